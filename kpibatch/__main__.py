@@ -1,0 +1,5 @@
+"""Allow ``python -m kpibatch``."""
+
+from kpibatch.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,141 @@
+"""The data that flows through the pipeline: a submission as read, and a division as scored.
+
+Values are ``Decimal`` so that scores round half-up exactly; every field read from a workbook keeps
+the address of its cell so a problem can name it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from kpibatch.problems import Problem
+
+
+@dataclass(frozen=True)
+class KpiRow:
+    """One row of the KPI sheet, as typed (after number parsing)."""
+
+    code: str
+    name: str
+    weight: Decimal | None
+    row: int
+    unit: str | None = None
+    method: str | None = None
+    direction: str | None = None
+    levels: tuple[Decimal | None, ...] = (None, None, None, None, None)
+    result: Decimal | None = None
+    verified_result: Decimal | None = None
+    status: str | None = None
+    note: str | None = None
+    cells: dict[str, str] = field(default_factory=dict)
+    """Field name -> cell address (``"L7"``) for messages."""
+
+    @property
+    def has_levels(self) -> bool:
+        return any(v is not None for v in self.levels)
+
+    @property
+    def scored_result(self) -> Decimal | None:
+        """The value that is scored: the committee's verified result when there is one."""
+        return self.verified_result if self.verified_result is not None else self.result
+
+    @property
+    def assessed_here(self) -> bool:
+        """Blank status means assessed this round."""
+        return self.status is None
+
+
+@dataclass(frozen=True)
+class Reallocation:
+    """One row of the Reallocations sheet: move ``weight`` from ``source`` onto ``target``."""
+
+    source: str
+    target: str
+    weight: Decimal
+    row: int
+    reason: str | None = None
+    cells: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SheetNames:
+    """The names the submission really used, for messages."""
+
+    division: str = "Division"
+    kpis: str = "KPIs"
+    reallocations: str = "Reallocations"
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """Identity of an input file: what the ledger, supersession and the report footer need."""
+
+    name: str
+    path: str
+    sha256: str
+    mtime: float
+    size: int
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A division's workbook read against the template contract."""
+
+    source: SourceFile
+    division: str
+    fiscal_year: int
+    round: int
+    kpis: tuple[KpiRow, ...]
+    reallocations: tuple[Reallocation, ...] = ()
+    short_name: str | None = None
+    sheets: SheetNames = SheetNames()
+    has_verified_results: bool = False
+
+    @property
+    def group(self) -> tuple[int, int]:
+        return (self.fiscal_year, self.round)
+
+
+@dataclass(frozen=True)
+class KpiScore:
+    """One KPI after scoring and reallocation."""
+
+    code: str
+    name: str
+    parent: str | None
+    depth: int
+    weight: Decimal
+    effective_weight: Decimal | None
+    score: Decimal | None
+    status: str | None
+    result: Decimal | None
+    unit: str | None = None
+    method: str | None = None
+    levels: tuple[Decimal | None, ...] = (None, None, None, None, None)
+    self_result: Decimal | None = None
+    self_score: Decimal | None = None
+    note: str | None = None
+    has_children: bool = False
+
+    @property
+    def assessed(self) -> bool:
+        return self.score is not None
+
+
+@dataclass(frozen=True)
+class DivisionScore:
+    """A division's scored submission: what the workbook, results.json and the mail show."""
+
+    submission: Submission
+    kpis: tuple[KpiScore, ...]
+    total: Decimal | None
+    warnings: tuple[Problem, ...] = ()
+
+    @property
+    def division(self) -> str:
+        return self.submission.division
+
+    @property
+    def top_level(self) -> tuple[KpiScore, ...]:
+        return tuple(k for k in self.kpis if k.parent is None)

@@ -1,0 +1,371 @@
+"""Every kind of problem kpibatch reports: one class per kind, each with a code and message templates.
+
+Modelled on frictionless-py: a problem names its file, sheet and cell, says what is wrong in Thai and
+English, and says what to do. Readers and validators collect every problem in a file before anything
+is reported, so a division fixes its workbook in one pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Problem:
+    """Base class. Subclasses set ``code``, the message templates and, where useful, the fix."""
+
+    code: ClassVar[str] = "problem"
+    severity: ClassVar[Severity] = "error"
+    template_th: ClassVar[str] = "{detail}"
+    template_en: ClassVar[str] = "{detail}"
+    fix_th: ClassVar[str] = ""
+    fix_en: ClassVar[str] = ""
+
+    file: str = ""
+    sheet: str = ""
+    cell: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def message_th(self) -> str:
+        return self.template_th.format(**self.params)
+
+    @property
+    def message_en(self) -> str:
+        return self.template_en.format(**self.params)
+
+    @property
+    def message(self) -> str:
+        return f"{self.message_th} / {self.message_en}"
+
+    @property
+    def location(self) -> str:
+        """``file › sheet › cell`` with the parts that are known."""
+        return " › ".join(part for part in (self.file, self.sheet, self.cell) if part)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "file": self.file,
+            "sheet": self.sheet,
+            "cell": self.cell,
+            "message": self.message,
+            "message_th": self.message_th,
+            "message_en": self.message_en,
+            "fix_th": self.fix_th.format(**self.params),
+            "fix_en": self.fix_en.format(**self.params),
+        }
+
+    def render(self) -> str:
+        """One line for a terminal or a text file."""
+        where = self.location or "-"
+        return f"[{self.code}] {where}: {self.message}"
+
+
+class Warning_(Problem):
+    severity: ClassVar[Severity] = "warning"
+
+
+# --- the file as a whole -------------------------------------------------------------------------
+
+
+class FileUnreadable(Problem):
+    code = "file-unreadable"
+    template_th = "เปิดไฟล์ไม่ได้: {detail}"
+    template_en = "The file cannot be opened: {detail}"
+    fix_th = "บันทึกไฟล์ใหม่ด้วย Excel เป็นชนิด .xlsx แล้วส่งอีกครั้ง"
+    fix_en = "Save the file again from Excel as .xlsx and resubmit it."
+
+
+class SheetMissing(Problem):
+    code = "sheet-missing"
+    template_th = "ไม่พบชีต {expected}{suggestion_th}"
+    template_en = "Sheet {expected} not found{suggestion_en}"
+    fix_th = "ตั้งชื่อชีตตามแม่แบบ ({expected})"
+    fix_en = "Name the sheet as in the template ({expected})."
+
+
+class TemplateTooNew(Problem):
+    code = "template-too-new"
+    template_th = "แม่แบบรุ่น {found} ใหม่กว่าที่โปรแกรมนี้รองรับ (รุ่น {supported})"
+    template_en = "Template version {found} is newer than this program supports (version {supported})"
+    fix_th = "ปรับรุ่นโปรแกรม kpibatch หรือใช้แม่แบบรุ่นที่หน่วยงานกลางส่งให้"
+    fix_en = "Upgrade kpibatch, or use the template the planning unit sent."
+
+
+class FormulaWithoutValue(Problem):
+    code = "formula-without-value"
+    template_th = "เซลล์มีสูตร {formula} แต่ไม่มีค่าที่คำนวณไว้"
+    template_en = "The cell holds the formula {formula} but no calculated value"
+    fix_th = "เปิดไฟล์ใน Excel แล้วกดบันทึก เพื่อให้ Excel คำนวณค่า หรือพิมพ์ค่าแทนสูตร"
+    fix_en = "Open the file in Excel and save it so that Excel calculates the value, or type the value."
+
+
+# --- the Division sheet --------------------------------------------------------------------------
+
+
+class KeyMissing(Problem):
+    code = "key-missing"
+    template_th = "ไม่พบ {key_th} ในชีตหน่วยงาน"
+    template_en = "{key_en} is missing from the division sheet"
+    fix_th = "พิมพ์ {key_th} ในคอลัมน์ A และค่าในคอลัมน์ B"
+    fix_en = "Type {key_en} in column A and its value in column B."
+
+
+class FiscalYearInvalid(Problem):
+    code = "fiscal-year-invalid"
+    template_th = "ปีงบประมาณ {value} ไม่ถูกต้อง"
+    template_en = "Fiscal year {value} is not a valid year"
+    fix_th = "ใส่ปี พ.ศ. เช่น 2563 (หรือ ค.ศ. เช่น 2020)"
+    fix_en = "Type a Buddhist-era year such as 2563 (or a Common-era year such as 2020)."
+
+
+class RoundInvalid(Problem):
+    code = "round-invalid"
+    template_th = "รอบการประเมิน {value} ไม่ถูกต้อง"
+    template_en = "Round {value} is not 6, 9 or 12"
+    fix_th = "ใส่รอบ 6, 9 หรือ 12 เดือน"
+    fix_en = "Type 6, 9 or 12."
+
+
+# --- the KPI sheet -------------------------------------------------------------------------------
+
+
+class HeaderMissing(Problem):
+    code = "header-missing"
+    template_th = "ไม่พบแถวหัวตารางที่มีคอลัมน์รหัสตัวชี้วัด"
+    template_en = "No header row with a KPI code column was found"
+    fix_th = "ใส่หัวคอลัมน์ 'ตัวชี้วัด' หรือ 'code' ตามแม่แบบ"
+    fix_en = "Add the header 'code' (ตัวชี้วัด) as in the template."
+
+
+class ColumnMissing(Problem):
+    code = "column-missing"
+    template_th = "ไม่พบคอลัมน์ {column_th}"
+    template_en = "Column {column_en} is missing"
+    fix_th = "เพิ่มคอลัมน์ {column_th} ในแถวหัวตาราง"
+    fix_en = "Add the column {column_en} to the header row."
+
+
+class NumberInvalid(Problem):
+    code = "number-invalid"
+    template_th = "{field_th} '{value}' ไม่ใช่ตัวเลข"
+    template_en = "{field_en} '{value}' is not a number"
+    fix_th = "พิมพ์ตัวเลข เช่น 87.5 หรือ 1,250 (ใช้จุดเป็นทศนิยม)"
+    fix_en = "Type a number such as 87.5 or 1,250 (a dot is the decimal separator)."
+
+
+class CodeInvalid(Problem):
+    code = "code-invalid"
+    template_th = "รหัสตัวชี้วัด '{value}' ไม่ถูกต้อง"
+    template_en = "KPI code '{value}' is not a code like 2.1 or 15.1.2"
+    fix_th = "ใช้รหัสตัวเลขคั่นด้วยจุด เช่น 2.1 หรือ 15.1.2"
+    fix_en = "Use numbers separated by dots, such as 2.1 or 15.1.2."
+
+
+class CodeDuplicate(Problem):
+    code = "code-duplicate"
+    template_th = "รหัสตัวชี้วัด {value} ซ้ำกับแถว {first_row}"
+    template_en = "KPI code {value} repeats the one in row {first_row}"
+    fix_th = "ใช้รหัสตัวชี้วัดแต่ละรหัสเพียงครั้งเดียว"
+    fix_en = "Use each KPI code once."
+
+
+class NameMissing(Problem):
+    code = "name-missing"
+    template_th = "ตัวชี้วัด {kpi} ไม่มีรายละเอียดตัวชี้วัด"
+    template_en = "KPI {kpi} has no description"
+    fix_th = "พิมพ์ชื่อหรือรายละเอียดตัวชี้วัด"
+    fix_en = "Type the KPI's description."
+
+
+class WeightMissing(Problem):
+    code = "weight-missing"
+    template_th = "ตัวชี้วัด {kpi} ไม่มีน้ำหนัก"
+    template_en = "KPI {kpi} has no weight"
+    fix_th = "ใส่น้ำหนักของตัวชี้วัด (น้ำหนักเดิมตามคำรับรองฯ แม้จะไม่ได้ประเมินในรอบนี้)"
+    fix_en = "Type the KPI's weight (its agreed weight, even when it is not assessed this round)."
+
+
+class WeightNegative(Problem):
+    code = "weight-negative"
+    template_th = "น้ำหนักของตัวชี้วัด {kpi} ติดลบ ({value})"
+    template_en = "KPI {kpi} has a negative weight ({value})"
+    fix_th = "ใส่น้ำหนักเป็นจำนวนบวก"
+    fix_en = "Type a positive weight."
+
+
+class WeightSum(Problem):
+    code = "weight-sum"
+    template_th = "น้ำหนักตัวชี้วัดระดับบนรวมได้ {total} ({gap_th}) ต้องรวมเป็น 100"
+    template_en = "The top-level weights sum to {total} ({gap_en}); they must sum to 100"
+    fix_th = "ปรับน้ำหนักให้รวมเป็น 100"
+    fix_en = "Adjust the weights so that they sum to 100."
+
+
+class MethodUnknown(Problem):
+    code = "method-unknown"
+    template_th = "ไม่รู้จักวิธีให้คะแนน '{value}' ของตัวชี้วัด {kpi}"
+    template_en = "KPI {kpi}: unknown scoring method '{value}'"
+    fix_th = "เลือก threshold (เทียบเกณฑ์), milestone (ระดับขั้น) หรือ score (คะแนน)"
+    fix_en = "Choose threshold, milestone or score."
+
+
+class MethodMissing(Problem):
+    code = "method-missing"
+    template_th = "ตัวชี้วัด {kpi} ไม่มีเกณฑ์ระดับ 1-5 และไม่ได้ระบุวิธีให้คะแนน"
+    template_en = "KPI {kpi} has neither levels 1-5 nor a scoring method"
+    fix_th = "ใส่เกณฑ์ระดับ 1-5 หรือระบุวิธีให้คะแนน milestone / score"
+    fix_en = "Fill levels 1-5, or set the method to milestone or score."
+
+
+class LevelsMissing(Problem):
+    code = "levels-missing"
+    template_th = "ตัวชี้วัด {kpi} ให้คะแนนแบบเทียบเกณฑ์แต่ไม่มีเกณฑ์ระดับ"
+    template_en = "KPI {kpi} is scored by threshold but has no levels"
+    fix_th = "ใส่ค่าเกณฑ์อย่างน้อยหนึ่งระดับ"
+    fix_en = "Fill at least one level."
+
+
+class LevelsNotMonotone(Problem):
+    code = "levels-not-monotone"
+    template_th = "ตัวชี้วัด {kpi}: เกณฑ์ระดับ {level} ({value}) ไม่อยู่ระหว่างระดับ {before} และระดับ {after}"
+    template_en = "KPI {kpi}: level {level} ({value}) is not between levels {before} and {after}"
+    fix_th = "เกณฑ์ต้องเพิ่มขึ้น (มากดี) หรือลดลง (น้อยดี) ทุกระดับ"
+    fix_en = "Levels must all increase (higher is better) or all decrease (lower is better)."
+
+
+class DirectionUnknown(Problem):
+    code = "direction-unknown"
+    template_th = "ไม่รู้จักทิศทาง '{value}' ของตัวชี้วัด {kpi}"
+    template_en = "KPI {kpi}: unknown direction '{value}'"
+    fix_th = "เลือก มาก (higher) หรือ น้อย (lower)"
+    fix_en = "Choose higher (มาก) or lower (น้อย)."
+
+
+class DirectionMismatch(Problem):
+    code = "direction-mismatch"
+    template_th = "ตัวชี้วัด {kpi}: ทิศทาง '{value}' ขัดกับเกณฑ์ที่{levels_th}"
+    template_en = "KPI {kpi}: direction '{value}' disagrees with levels that {levels_en}"
+    fix_th = "แก้ทิศทางหรือเกณฑ์ให้ตรงกัน"
+    fix_en = "Make the direction and the levels agree."
+
+
+class ResultOutOfRange(Problem):
+    code = "result-out-of-range"
+    template_th = "ตัวชี้วัด {kpi}: ผล {value} ต้องอยู่ระหว่าง 0 ถึง 5 สำหรับวิธี {method}"
+    template_en = "KPI {kpi}: result {value} must be between 0 and 5 for method {method}"
+    fix_th = "ใส่ระดับหรือคะแนนที่ได้ ระหว่าง 0 ถึง 5"
+    fix_en = "Type the level or score reached, from 0 to 5."
+
+
+# --- the Reallocations sheet ---------------------------------------------------------------------
+
+
+class ReallocationUnknownCode(Problem):
+    code = "reallocation-unknown-code"
+    template_th = "การโอนน้ำหนักอ้างถึงข้อ {value} ซึ่งไม่มีในชีตตัวชี้วัด"
+    template_en = "The reallocation names {value}, which does not exist in the KPI sheet"
+    fix_th = "ใช้รหัสตัวชี้วัดที่มีอยู่ในชีตตัวชี้วัด"
+    fix_en = "Use a code from the KPI sheet."
+
+
+class ReallocationFromAssessed(Problem):
+    code = "reallocation-from-assessed"
+    template_th = "โอนน้ำหนักออกจากข้อ {value} ซึ่งมีการประเมินในรอบนี้ไม่ได้"
+    template_en = "Weight cannot move out of {value}, which is assessed this round"
+    fix_th = "โอนได้เฉพาะน้ำหนักของตัวชี้วัดที่ไม่ได้ประเมิน (มีข้อความในคอลัมน์สถานะ)"
+    fix_en = "Only a KPI that is not assessed (has a status text) can give its weight."
+
+
+class ReallocationToNotAssessed(Problem):
+    code = "reallocation-to-not-assessed"
+    template_th = "โอนน้ำหนักไปข้อ {value} ซึ่งไม่ได้ประเมินในรอบนี้ไม่ได้"
+    template_en = "Weight cannot move into {value}, which is not assessed this round"
+    fix_th = "โอนน้ำหนักไปยังตัวชี้วัดที่มีการประเมิน"
+    fix_en = "Move the weight onto an assessed KPI."
+
+
+class ReallocationTooMuch(Problem):
+    code = "reallocation-too-much"
+    template_th = "โอนน้ำหนักออกจากข้อ {value} รวม {moved} มากกว่าน้ำหนักเดิม {weight}"
+    template_en = "{moved} of weight moves out of {value}, more than its weight {weight}"
+    fix_th = "ลดน้ำหนักที่โอนให้ไม่เกินน้ำหนักเดิม"
+    fix_en = "Move no more than the KPI's weight."
+
+
+class ReallocationWeightInvalid(Problem):
+    code = "reallocation-weight-invalid"
+    template_th = "น้ำหนักที่โอน '{value}' ต้องเป็นจำนวนบวก"
+    template_en = "The weight moved, '{value}', must be a positive number"
+    fix_th = "ใส่น้ำหนักที่โอนเป็นจำนวนบวก"
+    fix_en = "Type a positive weight."
+
+
+class ReallocationAcrossLevels(Problem):
+    code = "reallocation-across-levels"
+    template_th = "โอนน้ำหนักจากข้อ {source} ไปข้อ {target} ซึ่งอยู่ต่างระดับหรือต่างตัวชี้วัดหลักกันไม่ได้"
+    template_en = "Weight cannot move from {source} to {target}: they do not share the same parent"
+    fix_th = "โอนน้ำหนักระหว่างตัวชี้วัดที่อยู่ในระดับเดียวกันเท่านั้น"
+    fix_en = "Move weight only between KPIs of the same level under the same parent."
+
+
+# --- warnings ------------------------------------------------------------------------------------
+
+
+class ResultMissing(Warning_):
+    code = "result-missing"
+    template_th = "ตัวชี้วัด {kpi} ไม่ได้รายงานผล ได้คะแนน 0"
+    template_en = "KPI {kpi} has no result and scores 0"
+    fix_th = "ใส่ผลการดำเนินงาน หรือใส่ข้อความในคอลัมน์สถานะถ้าไม่ได้ประเมินในรอบนี้"
+    fix_en = "Type the result, or a status text if the KPI is not assessed this round."
+
+
+class WeightUnallocated(Warning_):
+    code = "weight-unallocated"
+    template_th = "น้ำหนัก {weight} ของข้อ {kpi} ที่ไม่ได้ประเมินไม่ได้โอนไปข้อใด คะแนนรวมคิดจากน้ำหนัก {base}"
+    template_en = "{weight} of the weight of {kpi} (not assessed) moves nowhere; the total is over {base}"
+    fix_th = "เพิ่มแถวในชีตการโอนน้ำหนัก ถ้าต้องการโอนน้ำหนักนี้"
+    fix_en = "Add a row to the Reallocations sheet to move this weight."
+
+
+class ParentValueIgnored(Warning_):
+    code = "parent-value-ignored"
+    template_th = "ตัวชี้วัด {kpi} มีตัวชี้วัดย่อย ค่าผลหรือเกณฑ์ในแถวนี้จึงไม่ถูกนำมาคิด"
+    template_en = "KPI {kpi} has sub-KPIs, so the result and levels on its own row are ignored"
+
+
+class NoAssessedChildren(Warning_):
+    code = "no-assessed-children"
+    template_th = "ตัวชี้วัด {kpi} ไม่มีตัวชี้วัดย่อยที่ประเมินในรอบนี้ จึงถือว่าไม่ได้ประเมิน"
+    template_en = "KPI {kpi} has no assessed sub-KPI this round, so it counts as not assessed"
+
+
+class ChildOfNotAssessed(Warning_):
+    code = "child-of-not-assessed"
+    template_th = "ตัวชี้วัดหลัก {parent} ไม่ได้ประเมินในรอบนี้ ผลของข้อ {kpi} จึงไม่ถูกนำมาคิด"
+    template_en = "{parent} is not assessed this round, so the result of {kpi} is not counted"
+
+
+class NothingAssessed(Warning_):
+    code = "nothing-assessed"
+    template_th = "ไม่มีตัวชี้วัดที่ประเมินในรอบนี้ จึงไม่มีคะแนนรวม"
+    template_en = "No KPI is assessed this round, so there is no total"
+
+
+class Superseded(Warning_):
+    code = "superseded"
+    template_th = "ไฟล์นี้ถูกแทนที่ด้วย {newer} ซึ่งส่งทีหลังสำหรับ {division} ปี {fiscal_year} รอบ {round}"
+    template_en = "Superseded by {newer}, submitted later for {division}, {fiscal_year} round {round}"
+
+
+def errors(problems: list[Problem]) -> list[Problem]:
+    return [p for p in problems if p.severity == "error"]
+
+
+def warnings(problems: list[Problem]) -> list[Problem]:
+    return [p for p in problems if p.severity == "warning"]

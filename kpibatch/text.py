@@ -1,0 +1,69 @@
+"""Small text helpers shared by the reader, the validator and the writers.
+
+Thai digits are data here, not decoration: divisions type ``๒.๑`` for 2.1 and ``๒๕๖๓`` for 2563.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+THAI_DIGITS = "๐๑๒๓๔๕๖๗๘๙"
+_TO_ARABIC = str.maketrans(THAI_DIGITS, "0123456789")
+_TO_THAI = str.maketrans("0123456789", THAI_DIGITS)
+_SPACES = re.compile(r"[\s\u200b\u00a0_\-]+")
+
+
+def to_arabic_digits(text: str) -> str:
+    """Replace Thai digits with Arabic ones, leaving everything else alone."""
+    return text.translate(_TO_ARABIC)
+
+
+def to_thai_digits(text: str) -> str:
+    """Replace Arabic digits with Thai ones (for display only)."""
+    return text.translate(_TO_THAI)
+
+
+def normalize_label(text: object) -> str:
+    """Fold a sheet name, header or key for matching: case, spaces, underscores and digit script."""
+    if text is None:
+        return ""
+    folded = unicodedata.normalize("NFC", str(text)).casefold()
+    return _SPACES.sub("", to_arabic_digits(folded))
+
+
+def clean_text(value: object) -> str | None:
+    """A cell's text with surrounding white space removed; None when blank."""
+    if value is None:
+        return None
+    text = unicodedata.normalize("NFC", str(value)).strip()
+    return text or None
+
+
+_CODE = re.compile(r"\d+(?:\.\d+)*")
+
+
+def normalize_code(value: object) -> str | None:
+    """A KPI code as a string of Arabic digits and dots (``๒.๑`` -> ``2.1``), or None if not a code.
+
+    Numeric cells are accepted (a float 2.1 becomes ``2.1``), though text is the only way to write
+    ``2.10``; the template formats the column as text for that reason.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        text = str(value)
+    elif isinstance(value, float):
+        text = repr(value)
+        if text.endswith(".0"):
+            text = text[:-2]
+    else:
+        text = to_arabic_digits(unicodedata.normalize("NFC", str(value))).strip()
+        text = re.sub(r"^(ข้อ|ตัวชี้วัดที่|ตัวชี้วัด|kpi)\s*", "", text, flags=re.IGNORECASE)
+        text = text.rstrip(".").strip()
+    return text if _CODE.fullmatch(text) else None
+
+
+def code_key(code: str) -> tuple[int, ...]:
+    """Natural sort key for KPI codes: 2.9 before 2.10."""
+    return tuple(int(part) for part in code.split("."))
