@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -94,6 +94,13 @@ def write_group(group: Group, out: Path, settings: Settings, generated_at: dt.da
     return GroupOutput(group=group, folder=folder, workbook=workbook, results=results)
 
 
+def check_files(files: Iterable[Path], settings: Settings) -> Iterator[FileOutcome]:
+    """Check every file, yielding outcomes as they are ready (the order of ``files``)."""
+    options = score_options(settings)
+    for path in files:
+        yield check_file(path, options)
+
+
 def run_batch(
     files: Iterable[Path],
     out: Path,
@@ -103,10 +110,8 @@ def run_batch(
     now: Callable[[], dt.datetime] | None = None,
 ) -> RunReport:
     """Check every file, consolidate by (fiscal year, round) and write each group's outputs."""
-    options = score_options(settings)
     report = RunReport()
-    for path in files:
-        outcome = check_file(path, options)
+    for outcome in check_files(files, settings):
         report.outcomes.append(outcome)
         if on_file is not None:
             on_file(outcome)
