@@ -1,0 +1,157 @@
+"""The installed ``kpibatch`` command on temporary folders: exact output, exit codes, no tracebacks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+from helpers import kpi, write_submission
+
+from kpibatch.cli import build_parser
+from kpibatch.commands import COMMANDS
+
+
+def command() -> list[str]:
+    """The console script installed next to this Python (CI's venv), else ``python -m kpibatch``."""
+    script = Path(sys.executable).parent / "kpibatch"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "kpibatch"]
+
+
+def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("KPIBATCH_")}
+    environ["PYTHONPATH"] = str(ROOT) if command()[0] == sys.executable else environ.get("PYTHONPATH", "")
+    environ.update(env or {})
+    return subprocess.run(
+        [*command(), *args], cwd=cwd, env=environ, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_run_on_the_examples_prints_totals_and_paths(examples_inbox: Path, tmp_path: Path) -> None:
+    result = run("run", "--inbox", str(examples_inbox), "--out", "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = "out/2563-r12/สรุปผลคะแนน-2563-รอบ12.xlsx"
+    assert result.stdout.splitlines() == [
+        "  2563-r12  5.0000  สำนักงานเลขาธิการกรม",
+        "  2563-r12  5.0000  กองพัฒนาระบบการบังคับคดีและประเมินราคาทรัพย์สิน",
+        "  2563-r12  4.5500  กองบริหารทรัพยากรบุคคล",
+        "  2563-r12  5.0000  กองติดตามและเฉลี่ยทรัพย์สินในคดีล้มละลาย",
+        "  2563-r12  4.8000  กองบริหารการคลัง",
+        "  2563-r12  4.9000  ศูนย์เทคโนโลยีสารสนเทศและการสื่อสาร",
+        f"workbook: {report}",
+        "results: out/2563-r12/results.json",
+        "6 files: 6 accepted, 0 rejected, 0 superseded",
+    ]
+    assert (tmp_path / report).is_file()
+    assert sorted(p.name for p in examples_inbox.iterdir()) == sorted(
+        p.name for p in (ROOT / "input_templates" / "examples").iterdir()
+    )
+
+
+def test_rejected_file_exit_3_and_the_rest_still_scored(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    write_submission(inbox / "good.xlsx", [kpi("1", 100, method="score", result=4)], division="กองดี")
+    write_submission(inbox / "bad.xlsx", [kpi("1", 90, method="score", result=4)], division="กองเสีย")
+    (inbox / "~$good.xlsx").write_bytes(b"lock")
+    (inbox / ".hidden.xlsx").write_bytes(b"hidden")
+    (inbox / "notes.txt").write_text("not a workbook")
+    result = run("run", "--inbox", "inbox", "--out", "out", "-q", cwd=tmp_path)
+    assert result.returncode == 3, result.stderr
+    assert result.stdout.splitlines() == [
+        "rejected: bad.xlsx",
+        "  [weight-sum] bad.xlsx › KPIs › D2:D2: น้ำหนักตัวชี้วัดระดับบนรวมได้ 90 (ขาด 10) ต้องรวมเป็น 100 / "
+        "The top-level weights sum to 90 (10 short); they must sum to 100",
+        "workbook: out/2563-r12/สรุปผลคะแนน-2563-รอบ12.xlsx",
+        "results: out/2563-r12/results.json",
+        "2 files: 1 accepted, 1 rejected, 0 superseded",
+    ]
+    assert result.stderr == ""
+
+
+def test_superseded_file_is_listed(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    old = write_submission(inbox / "a_old.xlsx", [kpi("1", 100, method="score", result=2)])
+    new = write_submission(inbox / "b_new.xlsx", [kpi("1", 100, method="score", result=4)])
+    os.utime(old, (1_600_000_000, 1_600_000_000))
+    os.utime(new, (1_700_000_000, 1_700_000_000))
+    result = run("run", "--inbox", "inbox", "--out", "out", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "  2563-r12  4.0000  กองทดสอบระบบ" in result.stdout.splitlines()
+    assert result.stdout.splitlines()[-1] == "2 files: 2 accepted, 0 rejected, 1 superseded"
+    import json
+
+    data = json.loads((tmp_path / "out" / "2563-r12" / "results.json").read_text(encoding="utf-8"))
+    assert [d["source_file"] for d in data["divisions"]] == ["b_new.xlsx"]
+    assert data["superseded"][0]["file"] == "a_old.xlsx"
+
+
+def test_groups_by_year_and_round(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    write_submission(inbox / "r6.xlsx", [kpi("1", 100, method="score", result=3)], round_=6)
+    write_submission(inbox / "r9.xlsx", [kpi("1", 100, method="score", result=4)], round_="รอบ ๙ เดือน")
+    result = run("run", "--inbox", "inbox", "--out", "out", "-q", cwd=tmp_path)
+    assert result.returncode == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["2563-r6", "2563-r9"]
+
+
+def test_usage_errors_exit_2_without_traceback(tmp_path: Path) -> None:
+    result = run("run", "--inbox", "missing", "--out", "out", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == "kpibatch: error: inbox folder not found: missing\n"
+    bad = run("run", "--floor", "7", cwd=tmp_path)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_config_file_and_environment(tmp_path: Path) -> None:
+    inbox = tmp_path / "in"
+    write_submission(
+        inbox / "f.xlsx", [kpi("1", 100, level1=80, level2=85, level3=90, level4=95, level5=100, result=10)]
+    )
+    (tmp_path / "kpibatch.toml").write_text('inbox = "in"\nout = "res"\nfloor = 1\n', encoding="utf-8")
+    result = run("run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "  2563-r12  1.0000  กองทดสอบระบบ" in result.stdout
+    env = run("run", cwd=tmp_path, env={"KPIBATCH_FLOOR": "0"})
+    assert "  2563-r12  0.0000  กองทดสอบระบบ" in env.stdout
+    option = run("run", "--floor", "1", cwd=tmp_path, env={"KPIBATCH_FLOOR": "0"})
+    assert "  2563-r12  1.0000  กองทดสอบระบบ" in option.stdout
+    broken = run("run", cwd=tmp_path, env={"KPIBATCH_FLOOR": "one"})
+    assert broken.returncode == 2 and broken.stderr.startswith("kpibatch: error: setting floor")
+
+
+def test_unexpected_failure_exit_1_and_debug_shows_traceback(tmp_path: Path) -> None:
+    inbox = tmp_path / "in"
+    write_submission(inbox / "f.xlsx", [kpi("1", 100, method="score", result=4)])
+    (tmp_path / "out").write_text("a file where the output folder should be")
+    result = run("run", "--inbox", "in", "--out", "out", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "run with --debug" in result.stderr
+    debug = run("run", "--inbox", "in", "--out", "out", "--debug", cwd=tmp_path)
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+def test_no_command_prints_help_and_exits_2(tmp_path: Path) -> None:
+    result = run(cwd=tmp_path)
+    assert result.returncode == 2 and "usage: kpibatch" in result.stdout
+
+
+@pytest.mark.parametrize("name", [m.__name__.rsplit(".", 1)[-1] for m in COMMANDS])
+def test_every_command_has_help(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    parser = build_parser()
+    with pytest.raises(SystemExit) as exit_info:
+        parser.parse_args([name.replace("_", "-"), "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    assert text.startswith("usage: kpibatch ")
+    for action in parser._subparsers._group_actions[0].choices[name.replace("_", "-")]._actions:  # type: ignore[union-attr]
+        assert action.help, f"option {action.option_strings} of {name} has no help"
+
+
+def test_console_script_is_declared() -> None:
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'kpibatch = "kpibatch.cli:main"' in text
