@@ -88,6 +88,8 @@ def print_report(report: RunReport, out: TextIO, *, quiet: bool = False) -> None
     for output in report.outputs:
         print(f"workbook: {output.workbook}", file=out)
         print(f"results: {output.results}", file=out)
+        if output.html is not None:
+            print(f"html: {output.html}", file=out)
     print(
         f"{len(report.outcomes)} files: {len(report.accepted)} accepted, {len(report.rejected)} rejected, "
         f"{report.superseded} superseded",
