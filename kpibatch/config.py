@@ -36,6 +36,40 @@ class Settings:
     font_size: int = 16
     thai_digits: bool = False
     expected_divisions: tuple[str, ...] = field(default=())
+    ledger: Path | None = None
+    """SQLite file that keeps runs and pending mail; default ``<out>/ledger.sqlite3``."""
+
+    # Mail (issue 6). ``[email] enabled``, ``[smtp] host`` and ``[mail] to`` in the TOML file.
+    email_enabled: bool = False
+    smtp_host: str = ""
+    smtp_port: int = 0
+    """0 means the usual port of the security mode: 25 (none), 587 (starttls), 465 (ssl)."""
+    smtp_security: str = "starttls"
+    """``none``, ``starttls`` or ``ssl``."""
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_cafile: Path | None = None
+    """A private CA (PEM) trusted in addition to the system's, for an internal mail server."""
+    smtp_connect_timeout: float = 15.0
+    smtp_timeout: float = 60.0
+    """Seconds one SMTP command may take (the attachment upload included)."""
+    smtp_retries: int = 3
+    """Retries after the first attempt, on connection errors and 4xx replies only."""
+    smtp_backoff: float = 5.0
+    """Seconds before the first retry; doubled before each further one."""
+    allow_plaintext_login: bool = False
+    mail_from: str = ""
+    mail_to: tuple[str, ...] = field(default=())
+    mail_cc: tuple[str, ...] = field(default=())
+    mail_bcc: tuple[str, ...] = field(default=())
+    mail_language: str = "th"
+    """``th`` or ``en``: the language of the mail and of report.html."""
+    mail_templates: Path | None = None
+    """A folder whose ``th/`` or ``en/`` templates replace the shipped ones, file by file."""
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.ledger if self.ledger is not None else self.out / "ledger.sqlite3"
 
     def masked(self) -> dict[str, Any]:
         """The settings as plain values with secrets replaced by ``***``."""

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from kpibatch.config import Settings
 from kpibatch.consolidate import FileOutcome, Group, consolidate
+from kpibatch.deliver.report import write_report_html
 from kpibatch.fsutil import write_atomic, write_text_atomic
 from kpibatch.read import read_submission
 from kpibatch.read.workbook import list_workbooks
@@ -58,6 +59,7 @@ class GroupOutput:
     folder: Path
     workbook: Path
     results: Path
+    html: Path | None = None
 
 
 @dataclass
@@ -83,15 +85,17 @@ class RunReport:
 
 
 def write_group(group: Group, out: Path, settings: Settings, generated_at: dt.datetime) -> GroupOutput:
-    """Write one group's workbook and results.json atomically into ``out/<year>-r<round>/``."""
+    """Write one group's workbook, results.json and report.html atomically into ``out/<year>-r<round>/``."""
     folder = out / group.key
     folder.mkdir(parents=True, exist_ok=True)
     workbook = write_atomic(
         folder / report_filename(group), lambda tmp: write_report(group, tmp, settings, generated_at) and None
     )
-    text = json.dumps(group_dict(group, generated_at), ensure_ascii=False, indent=2) + "\n"
+    data = group_dict(group, generated_at)
+    text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     results = write_text_atomic(folder / "results.json", text)
-    return GroupOutput(group=group, folder=folder, workbook=workbook, results=results)
+    html = write_report_html(workbook, data, settings)
+    return GroupOutput(group=group, folder=folder, workbook=workbook, results=results, html=html)
 
 
 def check_files(files: Iterable[Path], settings: Settings) -> Iterator[FileOutcome]:

@@ -1,0 +1,93 @@
+"""The mail itself: an ``EmailMessage`` with a plain-text and an HTML part and the workbook attached.
+
+``EmailMessage`` refuses header values with line breaks, and the subject passes through
+``render.one_line`` first, so nothing a division types (a name with a newline in it) can add a
+header. Addresses come from the settings, are parsed and must each be one plain address.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.policy
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+from pathlib import Path
+
+from kpibatch.config import ConfigError, Settings
+from kpibatch.deliver.render import Rendered
+
+XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+XLSM_TYPE = ("application", "vnd.ms-excel.sheet.macroEnabled.12")
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """Who the mail is from and to; ``bcc`` goes only into the SMTP envelope, never a header."""
+
+    sender: Address | None
+    to: tuple[Address, ...]
+    cc: tuple[Address, ...]
+    bcc: tuple[Address, ...]
+
+    @property
+    def recipients(self) -> list[str]:
+        unique: dict[str, str] = {}
+        for address in (*self.to, *self.cc, *self.bcc):
+            unique.setdefault(address.addr_spec.lower(), address.addr_spec)
+        return list(unique.values())
+
+
+def parse_address(setting: str, value: str) -> Address:
+    """One address, ``user@domain`` or ``Name <user@domain>``; anything else is a configuration error."""
+    if any(ch in value for ch in "\r\n\0"):
+        raise ConfigError(f"{setting}: an address cannot contain a line break")
+    name, spec = parseaddr(value)
+    local, _, domain = spec.partition("@")
+    if not local or not domain or "@" in domain or any(ch.isspace() for ch in spec):
+        raise ConfigError(f"{setting}: not an e-mail address: {value!r}")
+    try:
+        return Address(display_name=name, username=local, domain=domain)
+    except ValueError as exc:
+        raise ConfigError(f"{setting}: not an e-mail address: {value!r}") from exc
+
+
+def envelope(settings: Settings, *, require: bool = True) -> Envelope:
+    """The addresses of the settings, checked; with ``require`` a sender and a recipient must exist."""
+    sender = parse_address("mail_from", settings.mail_from) if settings.mail_from.strip() else None
+    to = tuple(parse_address("mail_to", a) for a in settings.mail_to)
+    cc = tuple(parse_address("mail_cc", a) for a in settings.mail_cc)
+    bcc = tuple(parse_address("mail_bcc", a) for a in settings.mail_bcc)
+    if require and sender is None:
+        raise ConfigError("mail_from is not set (KPIBATCH_MAIL_FROM)")
+    if require and not (to or cc or bcc):
+        raise ConfigError("no recipients: set mail_to (KPIBATCH_MAIL_TO), mail_cc or mail_bcc")
+    return Envelope(sender=sender, to=to, cc=cc, bcc=bcc)
+
+
+def build_message(
+    rendered: Rendered,
+    workbook: Path,
+    env: Envelope,
+    *,
+    now: dt.datetime | None = None,
+) -> EmailMessage:
+    """The mail for one workbook; the attachment is the file's bytes as they are on disk now."""
+    msg = EmailMessage(policy=email.policy.SMTP)
+    msg["Subject"] = rendered.subject
+    if env.sender is not None:
+        msg["From"] = env.sender
+    if env.to:
+        msg["To"] = env.to
+    if env.cc:
+        msg["Cc"] = env.cc
+    msg["Date"] = format_datetime(now or dt.datetime.now(dt.UTC).astimezone())
+    domain = env.sender.domain if env.sender is not None else "kpibatch.invalid"
+    msg["Message-ID"] = make_msgid("kpibatch", domain=domain)
+    msg.set_content(rendered.text, subtype="plain", charset="utf-8")
+    msg.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    maintype, subtype = XLSM_TYPE if workbook.suffix.lower() == ".xlsm" else XLSX_TYPE
+    # The default policy writes a non-ASCII file name as an RFC 2231 parameter (filename*=utf-8''...).
+    msg.add_attachment(workbook.read_bytes(), maintype=maintype, subtype=subtype, filename=workbook.name)
+    return msg

@@ -1,0 +1,209 @@
+"""Delivery as the commands use it: after a run, on ``kpibatch send``, and as ``.eml`` for a dry run.
+
+Every workbook of a run gets a row in the outbox before anything is sent, so a crash or a mail
+server that is down leaves the mail pending rather than forgotten; each send updates its row.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Literal
+
+from kpibatch.config import ConfigError, Settings
+from kpibatch.deliver import outbox as ob
+from kpibatch.deliver.message import Envelope, build_message, envelope
+from kpibatch.deliver.render import check_templates, render
+from kpibatch.deliver.report import summarize
+from kpibatch.deliver.smtp import MailError, check_smtp_settings, send
+from kpibatch.deliver.summary import SummaryError, group_key, load_results
+from kpibatch.fsutil import write_atomic
+
+Log = Callable[[str], None]
+Outcome = Literal["sent", "pending", "failed", "written"]
+
+
+def _silent(_: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What became of one workbook's mail."""
+
+    workbook: Path
+    outcome: Outcome
+    """``sent``, ``pending`` (will be retried), ``failed`` (cannot be sent) or ``written`` (.eml)."""
+    detail: str = ""
+    attempts: int = 0
+    eml: Path | None = None
+    refused: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in ("sent", "written") and not self.refused
+
+
+@dataclass
+class MailRun:
+    run_id: int | None = None
+    deliveries: list[Delivery] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return any(not d.ok for d in self.deliveries)
+
+
+def prepare(settings: Settings, *, email: bool, dry_run: bool) -> list[str]:
+    """Check templates and, when mail is asked for, the mail settings, before any work is done.
+
+    Raises ``ConfigError``; returns warnings to print (a login over an unencrypted connection).
+    """
+    check_templates(settings)
+    if dry_run:
+        envelope(settings, require=False)
+        return []
+    if email:
+        envelope(settings)
+        return check_smtp_settings(settings)
+    return []
+
+
+def message_for(workbook: Path, settings: Settings, env: Envelope) -> EmailMessage:
+    summary = summarize(load_results(workbook), workbook, settings)
+    return build_message(render(summary, settings), workbook, env)
+
+
+def eml_path(workbook: Path) -> Path:
+    return workbook.with_suffix(".eml")
+
+
+def write_eml(workbook: Path, settings: Settings) -> Delivery:
+    """The mail as it would be sent, written beside the workbook instead of being sent."""
+    msg = message_for(workbook, settings, envelope(settings, require=False))
+    target = write_atomic(eml_path(workbook), lambda tmp: tmp.write_bytes(msg.as_bytes()) and None)
+    return Delivery(workbook=workbook, outcome="written", eml=target)
+
+
+class Sender:
+    """Sends outbox rows one by one and records what happened to each."""
+
+    def __init__(
+        self, settings: Settings, *, sleep: Callable[[float], None] = time.sleep, log: Log = _silent
+    ) -> None:
+        self.settings = settings
+        self.sleep = sleep
+        self.log = log
+
+    def send_rows(self, outbox: ob.Outbox, rows: Sequence[ob.MailRow]) -> list[Delivery]:
+        if not rows:
+            return []
+        try:
+            env = envelope(self.settings)
+            for warning in check_smtp_settings(self.settings):
+                self.log(warning)
+        except ConfigError as exc:
+            # Mail left pending by an earlier run, and this one has no usable mail settings.
+            return [Delivery(row.workbook, "pending", f"not sent: {exc}") for row in rows]
+        return [self._send_row(outbox, row, env) for row in rows]
+
+    def _send_row(self, outbox: ob.Outbox, row: ob.MailRow, env: Envelope) -> Delivery:
+        try:
+            msg = message_for(row.workbook, self.settings, env)
+        except (SummaryError, OSError) as exc:
+            detail = f"workbook cannot be read: {exc}"
+            outbox.mark(row, ob.FAILED, error=detail)
+            return Delivery(row.workbook, "failed", detail)
+
+        def retrying(error: MailError, delay: float) -> None:
+            self.log(f"mail: {row.workbook.name}: {error}; retrying in {delay:g} s")
+
+        try:
+            result = send(msg, env, self.settings, sleep=self.sleep, on_retry=retrying)
+        except MailError as exc:
+            outbox.mark(row, ob.PENDING, attempts=exc.attempts, error=str(exc))
+            return Delivery(row.workbook, "pending", str(exc), attempts=exc.attempts)
+        refused = tuple(f"{rcpt} ({reply})" for rcpt, (_, reply) in result.refused.items())
+        note = f"refused: {'; '.join(refused)}" if refused else None
+        # Not pending even with refusals: sending again would duplicate the mail for the others.
+        outbox.mark(row, ob.SENT, attempts=result.attempts, error=note)
+        detail = f"to {len(env.recipients) - len(refused)} recipient(s)"
+        return Delivery(row.workbook, "sent", detail, attempts=result.attempts, refused=refused)
+
+
+def after_run(
+    workbooks: Sequence[tuple[str, Path]],
+    settings: Settings,
+    *,
+    email: bool,
+    dry_run: bool,
+    sleep: Callable[[float], None] = time.sleep,
+    log: Log = _silent,
+) -> MailRun:
+    """Record the run's workbooks in the outbox, then send them and any mail left pending before.
+
+    Without ``email`` the workbooks are recorded as ``unsent`` (``kpibatch send --run`` can send them
+    later) and only earlier pending mail is retried; a dry run writes ``.eml`` files instead.
+    """
+    wanted = email and not dry_run
+    mail_run = MailRun()
+    try:
+        outbox = ob.Outbox(settings.ledger_path)
+    except (sqlite3.Error, OSError) as exc:
+        if wanted:
+            raise
+        mail_run.notes.append(f"mail outbox {settings.ledger_path} not available: {exc}")
+        outbox = None
+    if dry_run:
+        mail_run.deliveries = [write_eml(workbook, settings) for _, workbook in workbooks]
+    if outbox is None:
+        return mail_run
+    with outbox:
+        mail_run.run_id = outbox.record_run(workbooks, ob.PENDING if wanted else ob.UNSENT)
+        if not dry_run:
+            mail_run.deliveries = Sender(settings, sleep=sleep, log=log).send_rows(outbox, outbox.pending())
+    return mail_run
+
+
+def send_later(
+    settings: Settings,
+    *,
+    run_id: int | None = None,
+    files: Sequence[Path] = (),
+    dry_run: bool = False,
+    sleep: Callable[[float], None] = time.sleep,
+    log: Log = _silent,
+) -> list[Delivery]:
+    """``kpibatch send``: the given workbooks, the workbooks of a run, or else every pending mail.
+
+    Raises ``LookupError`` for a run with no workbooks and ``SummaryError`` for a file that is not a
+    kpibatch workbook.
+    """
+    keys = [(_group_key(path), path) for path in files]
+    with ob.Outbox(settings.ledger_path) as outbox:
+        rows: list[ob.MailRow] = []
+        if run_id is not None and not files:
+            rows = outbox.for_run(run_id)
+            if not rows:
+                raise LookupError(f"no workbooks recorded for run {run_id} in {settings.ledger_path}")
+        elif not files:
+            rows = outbox.pending()
+        if dry_run:
+            paths = [path for _, path in keys] if files else [row.workbook for row in rows]
+            return [write_eml(path, settings) for path in paths]
+        if files:
+            rows = [outbox.add(key, path) for key, path in keys]
+        elif run_id is not None:
+            outbox.requeue(rows)
+        return Sender(settings, sleep=sleep, log=log).send_rows(outbox, rows)
+
+
+def _group_key(workbook: Path) -> str:
+    if not workbook.is_file():
+        raise SummaryError(f"workbook not found: {workbook}")
+    return group_key(load_results(workbook))

@@ -1,0 +1,146 @@
+"""What a mail and ``report.html`` show, built from a group's ``results.json`` and the settings.
+
+The summary is read from ``results.json`` rather than from the in-memory group so that a mail sent
+days later by ``kpibatch send`` says exactly what the run that wrote the workbook said.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+from kpibatch.text import normalize_label, to_thai_digits
+
+MAX_SCORE = Decimal(5)
+
+
+class SummaryError(ValueError):
+    """The workbook has no readable ``results.json`` beside it."""
+
+
+@dataclass(frozen=True)
+class DivisionLine:
+    name: str
+    short_name: str | None
+    total: str
+    """The total as printed (four decimals), or ``-`` when nothing was assessed."""
+    rank: str
+    bar_percent: float
+    """Width of the bar: the total as a share of the best possible score, 0..100."""
+    file: str
+
+
+@dataclass(frozen=True)
+class RejectedError:
+    sheet: str
+    cell: str
+    message: str
+
+
+@dataclass(frozen=True)
+class RejectedFile:
+    file: str
+    errors: tuple[RejectedError, ...]
+
+
+@dataclass(frozen=True)
+class Summary:
+    fiscal_year: str
+    round: str
+    generated_at: str
+    divisions: tuple[DivisionLine, ...]
+    missing: tuple[str, ...]
+    expected_listed: bool
+    """Whether the settings list the expected divisions (so an empty ``missing`` means all are in)."""
+    rejected: tuple[RejectedFile, ...]
+    superseded: tuple[tuple[str, str], ...]
+    workbook_name: str
+    workbook_path: str
+    group_key: str
+
+
+def results_path(workbook: Path) -> Path:
+    return workbook.parent / "results.json"
+
+
+def load_results(workbook: Path) -> dict[str, Any]:
+    path = results_path(workbook)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise SummaryError(f"no results.json beside {workbook}: is it a kpibatch workbook?") from exc
+    except (OSError, ValueError) as exc:
+        raise SummaryError(f"cannot read {path}: {exc}") from exc
+
+
+def group_key(data: dict[str, Any]) -> str:
+    """The group folder name (``2563-r12``) of a results.json."""
+    return f"{data.get('fiscal_year')}-r{data.get('round')}"
+
+
+def ranks(totals: list[Decimal | None]) -> list[int | None]:
+    """Competition ranks, best first (5, 5, 4 -> 1, 1, 3); no total, no rank."""
+    known = [t for t in totals if t is not None]
+    return [None if t is None else 1 + sum(1 for other in known if other > t) for t in totals]
+
+
+def missing_divisions(expected: tuple[str, ...], submitted: list[str]) -> tuple[str, ...]:
+    """Expected divisions with no accepted file, matched as labels are (case, spaces, digits)."""
+    seen = {normalize_label(name) for name in submitted}
+    return tuple(name for name in expected if normalize_label(name) not in seen)
+
+
+def build_summary(
+    data: dict[str, Any], workbook: Path, *, expected: tuple[str, ...] = (), thai_digits: bool = False
+) -> Summary:
+    def digits(text: str) -> str:
+        return to_thai_digits(text) if thai_digits else text
+
+    divisions = data.get("divisions", [])
+    totals = [None if d.get("total") is None else Decimal(str(d["total"])) for d in divisions]
+    lines = []
+    for d, total, rank in zip(divisions, totals, ranks(totals), strict=True):
+        shown = total.quantize(Decimal("0.0001"), ROUND_HALF_UP) if total is not None else None
+        bar = float(min(max(total / MAX_SCORE, Decimal(0)), Decimal(1)) * 100) if total is not None else 0.0
+        lines.append(
+            DivisionLine(
+                name=str(d.get("division", "")),
+                short_name=d.get("short_name"),
+                total=digits(f"{shown}") if shown is not None else "-",
+                rank=digits(str(rank)) if rank is not None else "-",
+                bar_percent=round(bar, 2),
+                file=str(d.get("source_file", "")),
+            )
+        )
+    rejected = tuple(
+        RejectedFile(
+            file=str(r.get("file", "")),
+            errors=tuple(
+                RejectedError(
+                    sheet=str(e.get("sheet") or ""),
+                    cell=str(e.get("cell") or ""),
+                    message=str(e.get("message")),
+                )
+                for e in r.get("errors", [])
+            ),
+        )
+        for r in data.get("rejected", [])
+    )
+    return Summary(
+        fiscal_year=digits(str(data.get("fiscal_year", ""))),
+        round=digits(str(data.get("round", ""))),
+        generated_at=str(data.get("generated_at", "")),
+        divisions=tuple(lines),
+        missing=missing_divisions(expected, [line.name for line in lines]),
+        expected_listed=bool(expected),
+        rejected=rejected,
+        superseded=tuple(
+            (str(s.get("file")), str(s.get("superseded_by"))) for s in data.get("superseded", [])
+        ),
+        workbook_name=workbook.name,
+        workbook_path=str(workbook.resolve()),
+        group_key=group_key(data),
+    )
