@@ -144,7 +144,13 @@ def _check_version(book: RawBook, out: _Collector) -> None:
         return
     digits = re.sub(r"[^0-9]", "", raw)
     if digits and int(digits) > contract.CONTRACT_VERSION:
-        out.add(TemplateTooNew, found=int(digits), supported=contract.CONTRACT_VERSION)
+        # The version lives in a workbook-level name, not a cell: the name is what the message points at.
+        out.add(
+            TemplateTooNew,
+            cell=contract.TEMPLATE_VERSION_NAME,
+            found=int(digits),
+            supported=contract.CONTRACT_VERSION,
+        )
 
 
 def _missing_sheet(role: str, present: list[str], out: _Collector) -> None:
@@ -158,6 +164,7 @@ def _missing_sheet(role: str, present: list[str], out: _Collector) -> None:
         found = candidates[close[0]]
         out.add(
             SheetMissing,
+            sheet=found,
             expected=expected,
             suggestion_th=f" (หมายถึง {found} หรือไม่? ให้เปลี่ยนชื่อเป็น {contract.SHEETS[role][0]})",
             suggestion_en=f" (did you mean {found}? rename it {contract.SHEETS[role][0]})",
