@@ -35,7 +35,8 @@ def _broken(path: Path) -> Path:
 
 def _clean(path: Path) -> Path:
     return write_submission(
-        path, [kpi("1", 60, method="threshold", result=92.5, **LEVELS), kpi("2", 40, method="score", result=4)]
+        path,
+        [kpi("1", 60, method="threshold", result=92.5, **LEVELS), kpi("2", 40, method="score", result=4)],
     )
 
 
@@ -88,7 +89,9 @@ def test_text_output_names_file_sheet_cell_both_languages_and_the_fix(tmp_path: 
 
 
 def test_warnings_alone_exit_0_and_quiet_hides_them(tmp_path: Path) -> None:
-    path = write_submission(tmp_path / "w.xlsx", [kpi("1", 60, method="score", result=4), kpi("2", 40, method="score")])
+    path = write_submission(
+        tmp_path / "w.xlsx", [kpi("1", 60, method="score", result=4), kpi("2", 40, method="score")]
+    )
     code, text = _run("validate", str(path))
     assert code == 0
     assert "w.xlsx: ok (0 errors, 1 warnings)" in text

@@ -6,6 +6,6 @@ Each module has ``register(subparsers)`` that adds its parser and sets ``handler
 
 from __future__ import annotations
 
-from kpibatch.commands import run, validate
+from kpibatch.commands import run, template, validate
 
-COMMANDS = [run, validate]
+COMMANDS = [run, validate, template]
