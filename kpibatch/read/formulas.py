@@ -16,14 +16,17 @@ import zipfile
 from collections.abc import Iterator
 from typing import IO
 from xml.etree.ElementTree import Element, ParseError
+from xml.sax import SAXException
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
+from defusedxml.expatreader import DefusedExpatParser
 
 Cell = tuple[int, int]
 """(row, column), both 0-based."""
 
 _DEFAULT_WORKBOOK = "xl/workbook.xml"
+_CHUNK = 1 << 16
 _CELL_REF = re.compile(r"([A-Za-z]{1,3})(\d+)")
 _CACHED_TEXT_TYPES = {"str", "inlineStr"}
 """A formula whose result is the empty string is stored as ``t="str"`` with an empty ``<v>``."""
@@ -89,55 +92,93 @@ def _column_index(letters: str) -> int:
     return index - 1
 
 
-def _scan(stream: IO[bytes]) -> dict[Cell, str]:
-    found: dict[Cell, str] = {}
-    shared: dict[str, str] = {}  # shared-formula index -> the master cell's text
-    waiting: dict[str, list[Cell]] = {}  # dependents seen before their master (not in Excel's files)
-    row = -1
-    col = -1
-    for event, element in iterparse(stream, events=("start", "end")):
-        tag = _local(element.tag)
-        if tag == "row":
-            if event == "start":  # ``r`` is optional on rows too: a row without it follows the last
-                number = element.get("r", "")
-                row, col = (int(number) - 1 if number.isdigit() else row + 1), -1
-            else:
-                element.clear()  # the row's cells are done; keep memory flat on big sheets
-            continue
-        if tag != "c" or event != "end":
-            continue
-        ref = _CELL_REF.fullmatch(element.get("r", ""))
-        if ref:
-            row, col = int(ref.group(2)) - 1, _column_index(ref.group(1))
-        else:  # ``r`` is optional: the cell follows the previous one
-            col += 1
-        formula = value = None
-        for child in element:
-            name = _local(child.tag)
-            if name == "f":
-                formula = child
-            elif name == "v":
-                value = child
-        if formula is None:
-            continue
-        text = formula.text or ""
-        index = formula.get("si")
-        if formula.get("t") == "shared" and index is not None:
+class _Scanner(DefusedExpatParser):
+    """Expat callbacks straight on the sheet XML, behind defusedxml's guards (no DTD, no entities,
+    no external references); the SAX layer is bypassed because a filled template has thousands of
+    cells and element objects for each would cost more than reading the values."""
+
+    def __init__(self) -> None:
+        super().__init__(forbid_dtd=True)
+        self.found: dict[Cell, str] = {}
+        self._shared: dict[str, str] = {}  # shared-formula index -> the master cell's text
+        self._waiting: dict[str, list[Cell]] = {}  # dependents met before their master
+        self._row = -1
+        self._col = -1
+        self._in_cell = False
+        self._cell_type: str | None = None
+        self._formula: list[str] | None = None
+        self._shared_index: str | None = None
+        self._value: list[str] | None = None
+        self._collect: list[str] | None = None
+
+    def reset(self) -> None:
+        super().reset()  # installs the guards on a fresh expat parser
+        parser = self._parser
+        parser.StartElementHandler = self._start
+        parser.EndElementHandler = self._end
+        parser.CharacterDataHandler = self._text
+
+    def _start(self, name: str, attrs: dict[str, str]) -> None:
+        tag = name.rpartition(":")[2]
+        if tag == "c":
+            ref = _CELL_REF.fullmatch(attrs.get("r", ""))
+            if ref:
+                self._row, self._col = int(ref.group(2)) - 1, _column_index(ref.group(1))
+            else:  # ``r`` is optional: the cell follows the previous one
+                self._col += 1
+            self._in_cell = True
+            self._cell_type = attrs.get("t")
+            self._formula = self._value = self._shared_index = None
+        elif tag == "row":
+            number = attrs.get("r", "")
+            self._row = int(number) - 1 if number.isdigit() else self._row + 1
+            self._col = -1
+        elif self._in_cell and tag == "f":
+            self._formula = self._collect = []
+            if attrs.get("t") == "shared":
+                self._shared_index = attrs.get("si")
+        elif self._in_cell and tag == "v":
+            self._value = self._collect = []
+
+    def _text(self, data: str) -> None:
+        if self._collect is not None:
+            self._collect.append(data)
+
+    def _end(self, name: str) -> None:
+        tag = name.rpartition(":")[2]
+        if tag in ("f", "v"):
+            self._collect = None
+        elif tag == "c":
+            self._in_cell = False
+            if self._formula is not None:
+                self._finish_cell("".join(self._formula))
+
+    def _finish_cell(self, text: str) -> None:
+        cell = (self._row, self._col)
+        index = self._shared_index
+        if index is not None:
             if text:
-                shared[index] = text
-                for cell in waiting.pop(index, []):
-                    found[cell] = f"={text}"
-            elif index in shared:
-                text = shared[index]
-        cached = value is not None and (bool(value.text) or element.get("t") in _CACHED_TEXT_TYPES)
+                self._shared[index] = text
+                for waiting in self._waiting.pop(index, []):
+                    self.found[waiting] = f"={text}"
+            else:
+                text = self._shared.get(index, "")
+        cached = self._value is not None and (any(self._value) or self._cell_type in _CACHED_TEXT_TYPES)
         if cached:
-            continue
+            return
         if text:
-            found[(row, col)] = f"={text}"
+            self.found[cell] = f"={text}"
         elif index is not None:
-            waiting.setdefault(index, []).append((row, col))
-            found[(row, col)] = "="
-    return found
+            self._waiting.setdefault(index, []).append(cell)
+            self.found[cell] = "="
+
+
+def _scan(stream: IO[bytes]) -> dict[Cell, str]:
+    scanner = _Scanner()
+    while chunk := stream.read(_CHUNK):
+        scanner.feed(chunk)
+    scanner.close()
+    return scanner.found
 
 
 def uncached_formulas(data: bytes, sheet_name: str) -> dict[Cell, str]:
@@ -153,5 +194,5 @@ def uncached_formulas(data: bytes, sheet_name: str) -> dict[Cell, str]:
                 return {}
             with book.open(part) as stream:
                 return _scan(stream)
-    except (zipfile.BadZipFile, KeyError, ParseError, DefusedXmlException, OSError, EOFError):
+    except (zipfile.BadZipFile, KeyError, ParseError, SAXException, DefusedXmlException, OSError, EOFError):
         return {}
