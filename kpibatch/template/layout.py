@@ -19,6 +19,8 @@ REALLOCATION_SHEET = contract.SHEETS["reallocations"][0]
 
 DEFAULT_KPI_ROWS = 200
 """Input rows on the KPI sheet; the largest agreement in the seed data has about 40 KPIs."""
+SPARE_KPI_ROWS = 50
+"""Blank rows left under the KPIs of a next-round template, for KPIs added this round."""
 REALLOCATION_ROWS = 50
 
 # KPI sheet rows: a title, the weight-sum check, a hint, then the header and the input rows.
@@ -35,9 +37,6 @@ REALLOCATION_FIRST_ROW = 2
 DIVISION_TITLE_ROW = 0
 DIVISION_FIRST_ROW = 2
 DIVISION_KEYS = ("division", "short_name", "fiscal_year", "round")
-
-WEIGHT_TOTAL = 100
-WEIGHT_TOLERANCE = 0.01
 
 
 def bilingual(thai: str, english: str) -> str:

@@ -50,14 +50,14 @@ from kpibatch.template.layout import (
     REALLOCATION_SHEET,
     REALLOCATION_TITLE_ROW,
     ROUNDS,
+    SPARE_KPI_ROWS,
     STATUS_CHOICES,
     TOP_LEVEL_COLUMN,
     TOP_LEVEL_HEADER,
-    WEIGHT_TOLERANCE,
-    WEIGHT_TOTAL,
     Column,
     bilingual,
 )
+from kpibatch.validate import WEIGHT_TOLERANCE, WEIGHT_TOTAL
 from kpibatch.write import WORKBOOK_OPTIONS
 
 INPUT_FILL = "#FFF2CC"
@@ -82,7 +82,7 @@ class TemplateSpec:
     @property
     def input_rows(self) -> int:
         """Room for every pre-filled KPI and at least as many blank rows again as the default allows."""
-        return max(self.kpi_rows, len(self.kpis) + REALLOCATION_ROWS)
+        return max(self.kpi_rows, len(self.kpis) + SPARE_KPI_ROWS)
 
 
 class _Formats:
@@ -103,7 +103,7 @@ class _Formats:
             | {"bg_color": HEADER_FILL}
         )
         self.label = add({"bold": True, "border": 1, "bg_color": HEADER_FILL, "valign": "top"})
-        self.check = add({"bold": True, "border": 1, "align": "center", "num_format": "0.##"})
+        self.check = add({"bold": True, "border": 1, "align": "center"})
         self.check_text = add({"bold": True})
         self.hidden_formula = add({"hidden": True})
         self.bad = add({"bg_color": BAD_FILL, "font_color": BAD_FONT})
@@ -180,7 +180,7 @@ def weight_check_text(total: Decimal) -> str:
     calculate)."""
     gap = (total - WEIGHT_TOTAL).quantize(Decimal("0.01"))
     shown = format(abs(gap).normalize(), "f")
-    if abs(total - WEIGHT_TOTAL) <= Decimal(str(WEIGHT_TOLERANCE)):
+    if abs(total - WEIGHT_TOTAL) <= WEIGHT_TOLERANCE:
         return "ครบ 100 / OK"
     if gap < 0:
         return f"ขาด {shown} / {shown} short"
@@ -324,7 +324,7 @@ def _kpi_validations(ws: Any, first: int, last: int) -> None:
             "validate": "decimal",
             "criteria": "between",
             "minimum": 0,
-            "maximum": WEIGHT_TOTAL,
+            "maximum": int(WEIGHT_TOTAL),
             "input_title": "น้ำหนัก / weight",
             "input_message": "น้ำหนักเดิมตามคำรับรองฯ ระดับบนรวมเป็น 100\n"
             "The agreed weight; top-level weights sum to 100.",
