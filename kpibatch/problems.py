@@ -83,10 +83,19 @@ class FileUnreadable(Problem):
 
 class SheetMissing(Problem):
     code = "sheet-missing"
-    template_th = "ไม่พบชีต {expected}{suggestion_th}"
-    template_en = "Sheet {expected} not found{suggestion_en}"
+    template_th = "ไม่พบชีต {expected}"
+    template_en = "Sheet {expected} not found"
     fix_th = "ตั้งชื่อชีตตามแม่แบบ ({expected})"
     fix_en = "Name the sheet as in the template ({expected})."
+
+
+class SheetMisnamed(SheetMissing):
+    """A sheet with a name close to a template sheet's: the division most likely renamed it."""
+
+    template_th = "ชีต {found} ไม่ใช่ชื่อชีตตามแม่แบบ (หมายถึง {canonical} หรือไม่?)"
+    template_en = "Sheet {found} not found in the template (did you mean {canonical}?)"
+    fix_th = "เปลี่ยนชื่อชีต {found} เป็น {canonical}"
+    fix_en = "Rename the sheet {found} to {canonical}."
 
 
 class TemplateTooNew(Problem):

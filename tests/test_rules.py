@@ -113,7 +113,10 @@ def test_missing_sheet_suggests_the_close_name(tmp_path: Path) -> None:
     outcome = check_file(path, ScoreOptions())
     [problem] = outcome.errors
     assert problem.code == "sheet-missing"
-    assert "did you mean KPI?" in problem.message_en and "KPIs" in problem.message_en
+    assert problem.sheet == "KPI"
+    assert problem.message_en == "Sheet KPI not found in the template (did you mean KPIs?)"
+    assert problem.message_th == "ชีต KPI ไม่ใช่ชื่อชีตตามแม่แบบ (หมายถึง KPIs หรือไม่?)"
+    assert problem.to_dict()["fix_en"] == "Rename the sheet KPI to KPIs."
 
 
 def test_division_keys_are_checked(tmp_path: Path) -> None:
@@ -177,4 +180,4 @@ def test_template_version_newer_than_program(tmp_path: Path) -> None:
 
     wb.defined_names["KPIBATCH_TEMPLATE_VERSION"] = DefinedName("KPIBATCH_TEMPLATE_VERSION", attr_text="9")
     wb.save(path)
-    assert problems(path) == [("template-too-new", "", "")]
+    assert problems(path) == [("template-too-new", "", "KPIBATCH_TEMPLATE_VERSION")]

@@ -6,6 +6,6 @@ Each module has ``register(subparsers)`` that adds its parser and sets ``handler
 
 from __future__ import annotations
 
-from kpibatch.commands import run, send
+from kpibatch.commands import run, send, template, validate
 
-COMMANDS = [run, send]
+COMMANDS = [run, validate, template, send]

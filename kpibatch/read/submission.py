@@ -33,6 +33,7 @@ from kpibatch.problems import (
     Problem,
     ReallocationWeightInvalid,
     RoundInvalid,
+    SheetMisnamed,
     SheetMissing,
     TemplateTooNew,
 )
@@ -144,7 +145,13 @@ def _check_version(book: RawBook, out: _Collector) -> None:
         return
     digits = re.sub(r"[^0-9]", "", raw)
     if digits and int(digits) > contract.CONTRACT_VERSION:
-        out.add(TemplateTooNew, found=int(digits), supported=contract.CONTRACT_VERSION)
+        # The version lives in a workbook-level name, not a cell: the name is what the message points at.
+        out.add(
+            TemplateTooNew,
+            cell=contract.TEMPLATE_VERSION_NAME,
+            found=int(digits),
+            supported=contract.CONTRACT_VERSION,
+        )
 
 
 def _missing_sheet(role: str, present: list[str], out: _Collector) -> None:
@@ -156,14 +163,10 @@ def _missing_sheet(role: str, present: list[str], out: _Collector) -> None:
         close += difflib.get_close_matches(label, list(candidates), n=1, cutoff=0.6)
     if close:
         found = candidates[close[0]]
-        out.add(
-            SheetMissing,
-            expected=expected,
-            suggestion_th=f" (หมายถึง {found} หรือไม่? ให้เปลี่ยนชื่อเป็น {contract.SHEETS[role][0]})",
-            suggestion_en=f" (did you mean {found}? rename it {contract.SHEETS[role][0]})",
-        )
+        canonical = contract.SHEETS[role][0]
+        out.add(SheetMisnamed, sheet=found, expected=expected, found=found, canonical=canonical)
     else:
-        out.add(SheetMissing, expected=expected, suggestion_th="", suggestion_en="")
+        out.add(SheetMissing, expected=expected)
 
 
 # --- Division sheet ------------------------------------------------------------------------------

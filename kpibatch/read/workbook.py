@@ -18,6 +18,7 @@ from typing import Any
 import openpyxl
 
 from kpibatch.model import SourceFile
+from kpibatch.read.formulas import uncached_formulas
 
 Cell = tuple[int, int]
 """(row, column), both 0-based."""
@@ -50,9 +51,14 @@ class RawBook:
     sheet_names: list[str]
     defined_names: dict[str, str]
     _book: Any
+    data: bytes = b""
+    """The file's bytes, for scans that look at the XML itself."""
 
     def sheet(self, name: str) -> RawSheet:
-        return _load_sheet(self._book[name])
+        sheet = _load_sheet(self._book[name])
+        # Value readers show a formula without a cached value as a blank; the XML scan tells them apart.
+        sheet.formulas = uncached_formulas(self.data, name)
+        return sheet
 
     def close(self) -> None:
         self._book.close()
@@ -85,7 +91,9 @@ def open_book(path: Path) -> RawBook:
             names[name] = str(defined.attr_text)
     except Exception:  # defined names are optional metadata; a damaged table must not reject the file
         names = {}
-    return RawBook(source=source, sheet_names=list(book.sheetnames), defined_names=names, _book=book)
+    return RawBook(
+        source=source, sheet_names=list(book.sheetnames), defined_names=names, _book=book, data=data
+    )
 
 
 def _load_sheet(ws: Any) -> RawSheet:
