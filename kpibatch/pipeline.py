@@ -24,6 +24,7 @@ from kpibatch.results import group_dict
 from kpibatch.score import ScoreOptions, score_division
 from kpibatch.validate import validate
 from kpibatch.write import report_filename, write_report
+from kpibatch.write.trend import Trend
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -82,12 +83,15 @@ class RunReport:
         return EXIT_REJECTED if self.rejected else EXIT_OK
 
 
-def write_group(group: Group, out: Path, settings: Settings, generated_at: dt.datetime) -> GroupOutput:
+def write_group(
+    group: Group, out: Path, settings: Settings, generated_at: dt.datetime, trend: Trend | None = None
+) -> GroupOutput:
     """Write one group's workbook and results.json atomically into ``out/<year>-r<round>/``."""
     folder = out / group.key
     folder.mkdir(parents=True, exist_ok=True)
     workbook = write_atomic(
-        folder / report_filename(group), lambda tmp: write_report(group, tmp, settings, generated_at) and None
+        folder / report_filename(group),
+        lambda tmp: write_report(group, tmp, settings, generated_at, trend) and None,
     )
     text = json.dumps(group_dict(group, generated_at), ensure_ascii=False, indent=2) + "\n"
     results = write_text_atomic(folder / "results.json", text)
