@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from kpibatch.batch.crash import crash_point
 from kpibatch.write.context import ReportContext
 
 TREND_SHEET = "แนวโน้ม"
@@ -67,6 +68,7 @@ def write_trend(ctx: ReportContext, name: str, trend: Trend) -> Any:
         row += 1
     ws.set_column(0, 0, 45)
     ws.set_column(1, last_col, 16)
+    crash_point("writing")
     if 0 < len(trend.rows) <= CHART_MAX_DIVISIONS:
         _chart(ctx, ws, name, trend)
     return ws
