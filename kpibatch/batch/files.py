@@ -14,10 +14,9 @@ import errno
 import hashlib
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
-from kpibatch.fsutil import TEMP_PREFIX
+from kpibatch.fsutil import TEMP_PREFIX, write_atomic
 
 NAME_MAX_BYTES = 255
 """Longest file name most file systems take, in bytes (a Thai character is three)."""
@@ -83,18 +82,10 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def _copy_into_place(source: Path, target: Path) -> None:
-    fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=target.suffix, dir=target.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
+    def copy(tmp: Path) -> None:
         shutil.copy2(source, tmp)
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
+
+    write_atomic(target, copy)
 
 
 def file_into(source: Path, target: Path, *, keep: bool) -> None:

@@ -110,45 +110,9 @@ class LedgerError(Exception):
     """The ledger file cannot be used (newer schema, not a database)."""
 
 
-@dataclass(frozen=True)
-class SubmissionRow:
-    id: int
-    run_id: int
-    file_name: str
-    sha256: str
-    size: int
-    mtime: float
-    status: str
-    division: str | None
-    division_key: str | None
-    fiscal_year: int | None
-    round: int | None
-    total: str | None
-    received_at: str
-    processed_at: str
-    source_path: str
-    location: str
-    kept: int
-    filed_at: str | None
-    duplicate_of: int | None
-    superseded_by: int | None
-    problems: str
-    scores: str | None
-
-    @property
-    def problem_dicts(self) -> list[dict[str, Any]]:
-        return list(json.loads(self.problems))
-
-    @property
-    def group(self) -> tuple[int, int] | None:
-        if self.fiscal_year is None or self.round is None:
-            return None
-        return (self.fiscal_year, self.round)
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NewSubmission:
-    """A row about to be written: everything but the id."""
+    """A submission about to be written: every column but the ones the ledger assigns."""
 
     run_id: int
     file_name: str
@@ -170,6 +134,24 @@ class NewSubmission:
     problems: str = "[]"
     scores: str | None = None
     filed_at: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubmissionRow(NewSubmission):
+    """A submission as the ledger holds it."""
+
+    id: int
+    superseded_by: int | None = None
+
+    @property
+    def problem_dicts(self) -> list[dict[str, Any]]:
+        return list(json.loads(self.problems))
+
+    @property
+    def group(self) -> tuple[int, int] | None:
+        if self.fiscal_year is None or self.round is None:
+            return None
+        return (self.fiscal_year, self.round)
 
 
 @dataclass(frozen=True)
@@ -308,7 +290,8 @@ class Ledger:
 
     def _select(self, where: str, params: Sequence[Any] = ()) -> list[SubmissionRow]:
         sql = f"SELECT {_SUBMISSION_COLUMNS} FROM submissions WHERE {where} ORDER BY id"
-        return [SubmissionRow(**dict(r)) for r in self._db.execute(sql, params).fetchall()]
+        found = self._db.execute(sql, params).fetchall()
+        return [SubmissionRow(**{**dict(r), "kept": bool(r["kept"])}) for r in found]
 
     def get(self, submission_id: int) -> SubmissionRow:
         return self._select("id = ?", (submission_id,))[0]
