@@ -6,6 +6,6 @@ Each module has ``register(subparsers)`` that adds its parser and sets ``handler
 
 from __future__ import annotations
 
-from kpibatch.commands import run
+from kpibatch.commands import config, history, run, watch
 
-COMMANDS = [run]
+COMMANDS = [run, watch, history, config]
