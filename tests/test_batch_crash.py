@@ -9,6 +9,7 @@ an uninterrupted run would have written.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -95,8 +96,21 @@ def test_a_run_killed_at_any_step_is_finished_by_the_next(
     night: tuple[Settings, set[str]], point: str
 ) -> None:
     settings, inputs = night
+    group = settings.out / "2563-r12"
+    before = {p.name: p.read_bytes() for p in group.iterdir()}
     crashed = killed_run(settings, point)
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+
+    # Whatever the step, a reader finds the previous report or the new one, never half of one.
+    after = {p.name: p.read_bytes() for p in group.iterdir() if not p.name.startswith(TEMP_PREFIX)}
+    assert after.keys() == before.keys()
+    if point not in ("written", "reported"):
+        assert after == before
+    if point == "writing":  # killed half-way through the new workbook: its temporary file is there
+        assert [p for p in group.iterdir() if p.name.startswith(TEMP_PREFIX)]
+    json.loads(after["results.json"])
+    [workbook] = [name for name in after if name.endswith(".xlsx")]
+    openpyxl.load_workbook(group / workbook, read_only=True).close()
 
     report = run_inbox(settings)
 
