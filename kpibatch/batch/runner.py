@@ -259,24 +259,27 @@ class _Run:
     def claim(self, stability: StabilityCheck | None, sleep: Callable[[float], None]) -> list[Claim]:
         candidates = list_workbooks(self.paths.inbox)
         if stability is None:
-            stable, changing = settle(StabilityCheck(self.settings.stability_delay), candidates, sleep)
+            check = StabilityCheck(self.settings.stability_delay)
+            stable, changing = settle(check, candidates, sleep)
         else:
-            stable, changing = stability.observe(candidates)
+            check = stability
+            stable, changing = check.observe(candidates)
         for path in changing:
             log.info("left in the inbox, still changing: %s", path.name)
         self.report.waiting += changing
         claims = []
         for path in stable:
+            settled = check.signature(path)
             try:
-                before = Signature.of(path)
                 sha256 = sha256_of(path)
+                now = Signature.of(path)
             except FileNotFoundError:
                 continue
-            claim = Claim(path=path, sha256=sha256, signature=before, received=utc_now())
-            if claim.unchanged():
-                claims.append(claim)
-            else:
+            # The hash must be of the bytes that were seen to settle, not of a write begun since.
+            if settled is None or now != settled:
                 self._leave(path, "changed while it was read")
+                continue
+            claims.append(Claim(path=path, sha256=sha256, signature=settled, received=utc_now()))
         return claims
 
     def split_duplicates(self, claims: list[Claim]) -> tuple[list[Claim], list[Claim]]:
