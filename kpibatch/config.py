@@ -18,6 +18,9 @@ from typing import Any, get_type_hints
 ENV_PREFIX = "KPIBATCH_"
 CONFIG_FILE = "kpibatch.toml"
 SECRET_KEYS = frozenset({"smtp_password"})
+SECRET_SUFFIXES = ("password", "secret", "token")
+"""Any setting whose name ends like this is masked too, so a secret added later is never printed."""
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 class ConfigError(ValueError):
@@ -67,6 +70,18 @@ class Settings:
     mail_templates: Path | None = None
     """A folder whose ``th/`` or ``en/`` templates replace the shipped ones, file by file."""
 
+    # The drop folder (kpibatch.batch). Paths left unset live inside ``out``; see ``kpibatch.batch.paths``.
+    keep_inbox: bool = False
+    """Copy inputs into the archive instead of moving them (an inbox holding ``.kpibatch-keep`` too)."""
+    archive: Path | None = None
+    rejected: Path | None = None
+    lock_file: Path | None = None
+    log_dir: Path | None = None
+    log_level: str = "INFO"
+    stability_delay: float = 10.0
+    """Seconds a file's size and modification time must stay unchanged before it is claimed."""
+    watch_interval: float = 30.0
+
     @property
     def ledger_path(self) -> Path:
         return self.ledger if self.ledger is not None else self.out / "ledger.sqlite3"
@@ -76,7 +91,7 @@ class Settings:
         result: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in SECRET_KEYS and value:
+            if is_secret(f.name) and value:
                 value = "***"
             elif isinstance(value, Path):
                 value = str(value)
@@ -84,6 +99,21 @@ class Settings:
                 value = list(value)
             result[f.name] = value
         return result
+
+
+def is_secret(name: str) -> bool:
+    return name in SECRET_KEYS or name.endswith(SECRET_SUFFIXES)
+
+
+def _check(settings: Settings) -> Settings:
+    """Values that have the right type but cannot work."""
+    if settings.stability_delay < 0:
+        raise ConfigError(f"setting stability_delay: must be 0 or more, not {settings.stability_delay}")
+    if settings.watch_interval <= 0:
+        raise ConfigError(f"setting watch_interval: must be more than 0, not {settings.watch_interval}")
+    if settings.log_level.upper() not in LOG_LEVELS:
+        raise ConfigError(f"setting log_level: {settings.log_level!r} is not one of {', '.join(LOG_LEVELS)}")
+    return settings
 
 
 def _coerce(name: str, kind: Any, value: Any) -> Any:
@@ -122,6 +152,19 @@ def _coerce(name: str, kind: Any, value: Any) -> Any:
     return value
 
 
+def config_path(
+    config_file: Path | None = None, environ: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> Path | None:
+    """The TOML file that is read: ``--config``, else ``KPIBATCH_CONFIG``, else ``./kpibatch.toml``."""
+    environ = os.environ if environ is None else environ
+    if config_file is not None:
+        return config_file
+    if environ.get(ENV_PREFIX + "CONFIG"):
+        return Path(environ[ENV_PREFIX + "CONFIG"])
+    candidate = (cwd or Path.cwd()) / CONFIG_FILE
+    return candidate if candidate.is_file() else None
+
+
 def load_settings(
     config_file: Path | None = None,
     overrides: Mapping[str, Any] | None = None,
@@ -134,12 +177,7 @@ def load_settings(
     names = {f.name for f in fields(Settings)}
     values: dict[str, Any] = {}
 
-    path = config_file
-    if path is None and environ.get(ENV_PREFIX + "CONFIG"):
-        path = Path(environ[ENV_PREFIX + "CONFIG"])
-    if path is None:
-        candidate = (cwd or Path.cwd()) / CONFIG_FILE
-        path = candidate if candidate.is_file() else None
+    path = config_path(config_file, environ, cwd)
     if path is not None:
         try:
             data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
@@ -161,7 +199,7 @@ def load_settings(
                 raise ConfigError(f"unknown setting {key!r}")
             values[key] = value
     coerced = {key: _coerce(key, hints[key], value) for key, value in values.items()}
-    return dataclasses.replace(Settings(), **coerced)
+    return _check(dataclasses.replace(Settings(), **coerced))
 
 
 def _flatten(data: Mapping[str, Any]) -> dict[str, Any]:

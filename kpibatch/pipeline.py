@@ -25,6 +25,7 @@ from kpibatch.results import group_dict
 from kpibatch.score import ScoreOptions, score_division
 from kpibatch.validate import validate
 from kpibatch.write import report_filename, write_report
+from kpibatch.write.trend import Trend
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -84,12 +85,15 @@ class RunReport:
         return EXIT_REJECTED if self.rejected else EXIT_OK
 
 
-def write_group(group: Group, out: Path, settings: Settings, generated_at: dt.datetime) -> GroupOutput:
+def write_group(
+    group: Group, out: Path, settings: Settings, generated_at: dt.datetime, trend: Trend | None = None
+) -> GroupOutput:
     """Write one group's workbook, results.json and report.html atomically into ``out/<year>-r<round>/``."""
     folder = out / group.key
     folder.mkdir(parents=True, exist_ok=True)
     workbook = write_atomic(
-        folder / report_filename(group), lambda tmp: write_report(group, tmp, settings, generated_at) and None
+        folder / report_filename(group),
+        lambda tmp: write_report(group, tmp, settings, generated_at, trend) and None,
     )
     data = group_dict(group, generated_at)
     text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -13,6 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "input_templates" / "examples"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# Test inboxes are written a moment before each run, so the drop folder's stability wait (10 s by
+# default) would only slow the suite down; the stability tests set their own delay.
+os.environ.setdefault("KPIBATCH_STABILITY_DELAY", "0")
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +27,7 @@ def command() -> list[str]:
 
 def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("KPIBATCH_")}
+    environ["KPIBATCH_STABILITY_DELAY"] = "0"  # files written a moment ago are settled in tests
     environ["PYTHONPATH"] = str(ROOT) if command()[0] == sys.executable else environ.get("PYTHONPATH", "")
     environ.update(env or {})
     return subprocess.run(
@@ -35,8 +38,12 @@ def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.
 def test_run_on_the_examples_prints_totals_and_paths(examples_inbox: Path, tmp_path: Path) -> None:
     result = run("run", "--inbox", str(examples_inbox), "--out", "out", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    report = "out/2563-r12/สรุปผลคะแนน-2563-รอบ12.xlsx"
-    assert result.stdout.splitlines() == [
+    out = tmp_path / "out" / "2563-r12"
+    report = out / "สรุปผลคะแนน-2563-รอบ12.xlsx"
+    lines = result.stdout.splitlines()
+    assert re.fullmatch(rf"log: {re.escape(str(tmp_path))}/out/logs/\d{{8}}T\d{{6}}Z-run1\.log", lines[9])
+    del lines[9]
+    assert lines == [
         "  2563-r12  5.0000  สำนักงานเลขาธิการกรม",
         "  2563-r12  5.0000  กองพัฒนาระบบการบังคับคดีและประเมินราคาทรัพย์สิน",
         "  2563-r12  4.5500  กองบริหารทรัพยากรบุคคล",
@@ -44,12 +51,13 @@ def test_run_on_the_examples_prints_totals_and_paths(examples_inbox: Path, tmp_p
         "  2563-r12  4.8000  กองบริหารการคลัง",
         "  2563-r12  4.9000  ศูนย์เทคโนโลยีสารสนเทศและการสื่อสาร",
         f"workbook: {report}",
-        "results: out/2563-r12/results.json",
-        "html: out/2563-r12/report.html",
-        "6 files: 6 accepted, 0 rejected, 0 superseded",
+        f"results: {out / 'results.json'}",
+        f"html: {out / 'report.html'}",
+        f"6 files: 6 accepted, 0 rejected, 0 duplicates, 0 superseded; output: {report}",
         "run 1: `kpibatch send --run 1` mails its workbooks again",
     ]
-    assert (tmp_path / report).is_file()
+    assert report.is_file()
+    # the examples folder holds .kpibatch-keep: its files are copied, never moved
     assert sorted(p.name for p in examples_inbox.iterdir()) == sorted(
         p.name for p in (ROOT / "input_templates" / "examples").iterdir()
     )
@@ -64,16 +72,24 @@ def test_rejected_file_exit_3_and_the_rest_still_scored(tmp_path: Path) -> None:
     (inbox / "notes.txt").write_text("not a workbook")
     result = run("run", "--inbox", "inbox", "--out", "out", "-q", cwd=tmp_path)
     assert result.returncode == 3, result.stderr
-    assert result.stdout.splitlines() == [
-        "rejected: bad.xlsx",
+    lines = result.stdout.splitlines()
+    assert re.fullmatch(r"rejected: bad\.xlsx -> .*/out/rejected/\d{4}-\d\d-\d\d/\w+-\w+-bad\.xlsx", lines[0])
+    out = tmp_path / "out" / "2563-r12"
+    assert lines[1:] == [
         "  [weight-sum] bad.xlsx › KPIs › D2:D2: น้ำหนักตัวชี้วัดระดับบนรวมได้ 90 (ขาด 10) ต้องรวมเป็น 100 / "
         "The top-level weights sum to 90 (10 short); they must sum to 100",
-        "workbook: out/2563-r12/สรุปผลคะแนน-2563-รอบ12.xlsx",
-        "results: out/2563-r12/results.json",
-        "html: out/2563-r12/report.html",
-        "2 files: 1 accepted, 1 rejected, 0 superseded",
+        f"workbook: {out / 'สรุปผลคะแนน-2563-รอบ12.xlsx'}",
+        f"results: {out / 'results.json'}",
+        f"html: {out / 'report.html'}",
+        "2 files: 1 accepted, 1 rejected, 0 duplicates, 0 superseded; "
+        f"output: {out / 'สรุปผลคะแนน-2563-รอบ12.xlsx'}",
     ]
     assert result.stderr == ""
+    assert sorted(p.name for p in (tmp_path / "inbox").iterdir()) == [
+        ".hidden.xlsx",
+        "notes.txt",
+        "~$good.xlsx",
+    ]
 
 
 def test_superseded_file_is_listed(tmp_path: Path) -> None:
@@ -85,7 +101,7 @@ def test_superseded_file_is_listed(tmp_path: Path) -> None:
     result = run("run", "--inbox", "inbox", "--out", "out", cwd=tmp_path)
     assert result.returncode == 0
     assert "  2563-r12  4.0000  กองทดสอบระบบ" in result.stdout.splitlines()
-    assert "2 files: 2 accepted, 0 rejected, 1 superseded" in result.stdout.splitlines()
+    assert "2 files: 2 accepted, 0 rejected, 0 duplicates, 1 superseded" in result.stdout
     import json
 
     data = json.loads((tmp_path / "out" / "2563-r12" / "results.json").read_text(encoding="utf-8"))
@@ -99,7 +115,7 @@ def test_groups_by_year_and_round(tmp_path: Path) -> None:
     write_submission(inbox / "r9.xlsx", [kpi("1", 100, method="score", result=4)], round_="รอบ ๙ เดือน")
     result = run("run", "--inbox", "inbox", "--out", "out", "-q", cwd=tmp_path)
     assert result.returncode == 0
-    assert sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_dir()) == ["2563-r6", "2563-r9"]
+    assert sorted(p.name for p in (tmp_path / "out").glob("2563-*")) == ["2563-r6", "2563-r9"]
 
 
 def test_usage_errors_exit_2_without_traceback(tmp_path: Path) -> None:
@@ -111,18 +127,21 @@ def test_usage_errors_exit_2_without_traceback(tmp_path: Path) -> None:
 
 
 def test_config_file_and_environment(tmp_path: Path) -> None:
-    inbox = tmp_path / "in"
-    write_submission(
-        inbox / "f.xlsx", [kpi("1", 100, level1=80, level2=85, level3=90, level4=95, level5=100, result=10)]
-    )
     (tmp_path / "kpibatch.toml").write_text('inbox = "in"\nout = "res"\nfloor = 1\n', encoding="utf-8")
-    result = run("run", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert "  2563-r12  1.0000  กองทดสอบระบบ" in result.stdout
-    env = run("run", cwd=tmp_path, env={"KPIBATCH_FLOOR": "0"})
-    assert "  2563-r12  0.0000  กองทดสอบระบบ" in env.stdout
-    option = run("run", "--floor", "1", cwd=tmp_path, env={"KPIBATCH_FLOOR": "0"})
-    assert "  2563-r12  1.0000  กองทดสอบระบบ" in option.stdout
+
+    def total(*args: str, env: dict[str, str] | None = None) -> str:
+        # a fresh inbox and output each time: the batch files its inputs away and skips repeats
+        shutil.rmtree(tmp_path / "in", ignore_errors=True)
+        shutil.rmtree(tmp_path / "res", ignore_errors=True)
+        levels = {"level1": 80, "level2": 85, "level3": 90, "level4": 95, "level5": 100}
+        write_submission(tmp_path / "in" / "f.xlsx", [kpi("1", 100, result=10, **levels)])
+        result = run("run", *args, cwd=tmp_path, env=env)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.splitlines()[0]
+
+    assert total() == "  2563-r12  1.0000  กองทดสอบระบบ"
+    assert total(env={"KPIBATCH_FLOOR": "0"}) == "  2563-r12  0.0000  กองทดสอบระบบ"
+    assert total("--floor", "1", env={"KPIBATCH_FLOOR": "0"}) == "  2563-r12  1.0000  กองทดสอบระบบ"
     broken = run("run", cwd=tmp_path, env={"KPIBATCH_FLOOR": "one"})
     assert broken.returncode == 2 and broken.stderr.startswith("kpibatch: error: setting floor")
 

@@ -47,7 +47,7 @@ def test_first_command_runs_the_examples(tmp_path) -> None:
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert "workbook: output/2563-r12/" in result.stdout
+    assert f"workbook: {tmp_path}/output/2563-r12/" in result.stdout
     tracked = subprocess.run(
         ["git", "status", "--porcelain", "input_templates"],
         cwd=tmp_path.parent,

@@ -6,6 +6,6 @@ Each module has ``register(subparsers)`` that adds its parser and sets ``handler
 
 from __future__ import annotations
 
-from kpibatch.commands import run, send, template, validate
+from kpibatch.commands import config, history, run, send, template, validate, watch
 
-COMMANDS = [run, validate, template, send]
+COMMANDS = [run, validate, template, send, watch, history, config]

@@ -1,33 +1,39 @@
-"""``kpibatch run``: score every workbook in the inbox and write the consolidated report."""
+"""``kpibatch run``: one batch over the drop folder: claim, score, file and report.
+
+Settled files are claimed, scored and moved out of the inbox (accepted ones to the archive, rejected
+ones to the rejected folder with a reason), every submission goes into the ledger, and the report of
+each round that received something is written from every division's latest accepted submission.
+An inbox holding a ``.kpibatch-keep`` file (as ``input_templates/examples`` does), or ``--keep-inbox``,
+is copied instead of emptied.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from kpibatch.batch.ledger import LedgerError
+from kpibatch.batch.lock import Locked
+from kpibatch.batch.rounds import ArchiveDamaged
+from kpibatch.batch.runner import BatchReport, run_inbox
 from kpibatch.commands.common import UsageError, add_common, settings_from
 from kpibatch.commands.send import print_deliveries
+from kpibatch.config import Settings
 from kpibatch.deliver.service import after_run, prepare
-from kpibatch.pipeline import EXIT_MAIL, RunReport, inbox_files, run_batch
+from kpibatch.pipeline import EXIT_FAILURE, EXIT_LOCKED, EXIT_MAIL
 
 
 def register(commands: Any) -> None:
     run = commands.add_parser(
         "run",
-        help="score every workbook in an inbox and write the consolidated report",
-        description="Read every .xlsx/.xlsm in the inbox, score it, and write one workbook and "
-        "results.json per fiscal year and round under OUT.",
+        help="score every settled workbook in the inbox, file it, and write the reports",
+        description="Claim the .xlsx/.xlsm files in the inbox that have stopped changing, score them, "
+        "move them to the archive (or the rejected folder, with a reason), record them in the ledger, "
+        "and write one workbook and results.json per fiscal year and round under OUT.",
     )
-    run.add_argument("--inbox", type=Path, help="folder with the divisions' workbooks")
-    run.add_argument("--out", type=Path, help="folder for the reports (one subfolder per year and round)")
-    run.add_argument("--floor", type=int, choices=(0, 1), help="score of a result worse than level 1")
-    run.add_argument(
-        "--thai-digits",
-        action="store_true",
-        default=None,
-        help="show numbers in Thai digits (cells stay numeric)",
-    )
+    add_batch_options(run)
     run.add_argument(
         "--email",
         action="store_true",
@@ -43,21 +49,75 @@ def register(commands: Any) -> None:
     run.set_defaults(handler=handle)
 
 
-def handle(args: argparse.Namespace, out: TextIO) -> int:
+def add_batch_options(parser: argparse.ArgumentParser) -> None:
+    """Options every command that runs the batch takes (``run``, ``watch``)."""
+    parser.add_argument("--inbox", type=Path, help="folder the divisions drop their workbooks into")
+    parser.add_argument("--out", type=Path, help="folder for the reports (one subfolder per year and round)")
+    parser.add_argument("--floor", type=int, choices=(0, 1), help="score of a result worse than level 1")
+    parser.add_argument(
+        "--thai-digits",
+        action="store_true",
+        default=None,
+        help="show numbers in Thai digits (cells stay numeric)",
+    )
+    parser.add_argument(
+        "--keep-inbox",
+        action="store_true",
+        default=None,
+        help="copy inputs to the archive and leave the inbox as it is",
+    )
+    parser.add_argument("--archive", type=Path, help="folder for accepted files (default OUT/archive)")
+    parser.add_argument("--rejected", type=Path, help="folder for rejected files (default OUT/rejected)")
+    parser.add_argument("--ledger", type=Path, help="SQLite ledger (default OUT/ledger.sqlite3)")
+    parser.add_argument("--lock-file", type=Path, help="lock file (default OUT/kpibatch.lock)")
+    parser.add_argument("--log-dir", type=Path, help="folder for one log file per run (default OUT/logs)")
+    parser.add_argument(
+        "--stability-delay",
+        type=float,
+        metavar="SECONDS",
+        help="how long a file must stay unchanged before it is claimed (default 10)",
+    )
+
+
+def batch_settings(args: argparse.Namespace, **more: Any) -> Settings:
     settings = settings_from(
         args,
         inbox=args.inbox,
         out=args.out,
         floor=args.floor,
         thai_digits=args.thai_digits,
-        email_enabled=args.email,
+        keep_inbox=args.keep_inbox,
+        archive=args.archive,
+        rejected=args.rejected,
+        ledger=args.ledger,
+        lock_file=args.lock_file,
+        log_dir=args.log_dir,
+        stability_delay=args.stability_delay,
+        **more,
     )
     if not settings.inbox.is_dir():
         raise UsageError(f"inbox folder not found: {settings.inbox}")
+    return settings
+
+
+def progress_stream(args: argparse.Namespace) -> TextIO | None:
+    """The progress bar goes to a terminal someone watches: never under cron, never with --quiet."""
+    return sys.stderr if not args.quiet and sys.stderr.isatty() else None
+
+
+def handle(args: argparse.Namespace, out: TextIO) -> int:
+    settings = batch_settings(args, email_enabled=args.email)
     email = settings.email_enabled or args.dry_run
     for warning in prepare(settings, email=email, dry_run=args.dry_run):
         print(warning, file=out)
-    report = run_batch(inbox_files(settings.inbox), settings.out, settings)
+    try:
+        report = run_inbox(settings, progress=progress_stream(args))
+    except Locked as exc:
+        print(f"kpibatch: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    except (ArchiveDamaged, LedgerError) as exc:
+        print(f"kpibatch: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     print_report(report, out, quiet=args.quiet)
     mail = after_run(
         [(output.group.key, output.workbook) for output in report.outputs],
@@ -65,22 +125,33 @@ def handle(args: argparse.Namespace, out: TextIO) -> int:
         email=email,
         dry_run=args.dry_run,
         log=lambda line: print(line, file=out),
+        run_id=report.run_id,
     )
     for note in mail.notes:
         print(f"warning: {note}", file=out)
     print_deliveries(mail.deliveries, out)
-    if mail.run_id is not None and not args.quiet:
-        print(f"run {mail.run_id}: `kpibatch send --run {mail.run_id}` mails its workbooks again", file=out)
+    if report.outputs and not args.quiet:
+        print(
+            f"run {report.run_id}: `kpibatch send --run {report.run_id}` mails its workbooks again", file=out
+        )
     # An undelivered mail outranks rejected files: the report exists but nobody has it.
     return EXIT_MAIL if mail.failed else report.exit_code
 
 
-def print_report(report: RunReport, out: TextIO, *, quiet: bool = False) -> None:
-    for outcome in report.rejected:
-        print(f"rejected: {outcome.name}", file=out)
-        for problem in outcome.errors:
+def print_report(report: BatchReport, out: TextIO, *, quiet: bool = False) -> None:
+    for filed in report.rejected:
+        print(f"rejected: {filed.name} -> {filed.row.location}", file=out)
+        for problem in filed.outcome.errors if filed.outcome else []:
             print(f"  {problem.render()}", file=out)
     if not quiet:
+        if report.recovered:
+            print(f"recovered: finished filing {report.recovered} files of an interrupted run", file=out)
+        for filed in report.duplicates:
+            original = filed.original
+            same = f"#{original.id} {original.file_name}" if original else "an earlier file"
+            print(f"duplicate: {filed.name} (same bytes as {same}; not scored again)", file=out)
+        for path in report.waiting:
+            print(f"waiting: {path.name} (still changing; left in the inbox for the next run)", file=out)
         for output in report.outputs:
             for score in output.group.divisions:
                 total = f"{score.total:.4f}" if score.total is not None else "-"
@@ -90,8 +161,6 @@ def print_report(report: RunReport, out: TextIO, *, quiet: bool = False) -> None
         print(f"results: {output.results}", file=out)
         if output.html is not None:
             print(f"html: {output.html}", file=out)
-    print(
-        f"{len(report.outcomes)} files: {len(report.accepted)} accepted, {len(report.rejected)} rejected, "
-        f"{report.superseded} superseded",
-        file=out,
-    )
+    if not quiet:
+        print(f"log: {report.log_file}", file=out)
+    print(report.summary(), file=out)

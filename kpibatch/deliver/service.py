@@ -144,6 +144,7 @@ def after_run(
     dry_run: bool,
     sleep: Callable[[float], None] = time.sleep,
     log: Log = _silent,
+    run_id: int | None = None,
 ) -> MailRun:
     """Record the run's workbooks in the outbox, then send them and any mail left pending before.
 
@@ -164,7 +165,7 @@ def after_run(
     if outbox is None:
         return mail_run
     with outbox:
-        mail_run.run_id = outbox.record_run(workbooks, ob.PENDING if wanted else ob.UNSENT)
+        mail_run.run_id = outbox.record_run(workbooks, ob.PENDING if wanted else ob.UNSENT, run_id)
         if not dry_run:
             mail_run.deliveries = Sender(settings, sleep=sleep, log=log).send_rows(outbox, outbox.pending())
     return mail_run

@@ -19,6 +19,7 @@ from kpibatch.write.issues import write_issues
 from kpibatch.write.overview import write_overview
 from kpibatch.write.sheetnames import SheetNamer
 from kpibatch.write.styles import make_styles
+from kpibatch.write.trend import TREND_SHEET, Trend, write_trend
 
 WORKBOOK_OPTIONS = {
     "strings_to_formulas": False,
@@ -34,7 +35,9 @@ def report_filename(group: Group) -> str:
     return f"สรุปผลคะแนน-{group.fiscal_year}-รอบ{group.round}.xlsx"
 
 
-def write_report(group: Group, path: Path, settings: Settings, generated_at: dt.datetime) -> Path:
+def write_report(
+    group: Group, path: Path, settings: Settings, generated_at: dt.datetime, trend: Trend | None = None
+) -> Path:
     workbook = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
     workbook.set_properties({"title": f"KPI {group.key}", "created": generated_at.replace(tzinfo=None)})
     ctx = ReportContext(
@@ -51,6 +54,8 @@ def write_report(group: Group, path: Path, settings: Settings, generated_at: dt.
     write_overview(ctx, OVERVIEW_SHEET, group, overview_frame(group), sheet_of)
     for score in group.divisions:
         write_division_sheet(ctx, sheet_of[score.division], score)
+    if trend is not None:  # earlier rounds of the year, from the ledger (kpibatch.batch)
+        write_trend(ctx, namer.claim(TREND_SHEET), trend)
     write_issues(ctx, ISSUES_SHEET, group.problems())
     workbook.close()
     return path

@@ -1,0 +1,426 @@
+"""One batch run over the drop folder, in an order that survives being killed at any step.
+
+1. Take the lock (a second run gives up at once) and open a run in the ledger.
+2. Finish what a killed run left: a ledger row whose file is not filed yet is completed from wherever
+   the bytes are (still in the inbox, or already at the destination); a row whose bytes are nowhere is
+   marked ``missing``.
+3. Claim the files that have stopped changing (``stability``), hash them, and set aside those whose
+   bytes the ledger already holds (duplicates: recorded, never scored twice).
+4. Read, validate and score the new files (``pipeline.check_files``); nothing is written yet.
+5. For each file: one transaction writes its ledger row, with the planned destination; then the
+   ``.txt`` beside a rejected or duplicate file; then the move (a rename, or copy-then-rename);
+   then the row is marked filed. Killed between any two of these, the file is either still in the
+   inbox (no row: it is simply claimed again) or the row says where it goes and step 2 finishes.
+6. Write the report of every round that received something since its last report (atomic renames),
+   then record in the ledger that it is written. Killed before that, the next run writes it again.
+
+Accepted files go to ``archive/<year>-r<round>/``, rejected ones to ``rejected/<local date>/`` and
+duplicates to ``archive/duplicates/<local date>/``, each named ``<UTC time>-<sha8>-<original name>``.
+In keep-inbox mode the inputs are copied there and stay in the inbox.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from kpibatch.batch.crash import crash_point
+from kpibatch.batch.files import (
+    file_into,
+    free_destination,
+    has_bytes,
+    reason_path,
+    remove_scratch,
+    sha256_of,
+)
+from kpibatch.batch.ledger import Ledger, NewSubmission, SubmissionRow, iso, utc_now
+from kpibatch.batch.lock import batch_lock
+from kpibatch.batch.paths import BatchPaths
+from kpibatch.batch.reasons import write_reason
+from kpibatch.batch.rounds import RoundWriter
+from kpibatch.batch.runlog import file_progress, log, run_log
+from kpibatch.batch.stability import Signature, StabilityCheck, settle
+from kpibatch.config import Settings
+from kpibatch.consolidate import FileOutcome
+from kpibatch.pipeline import EXIT_FAILURE, EXIT_OK, EXIT_REJECTED, GroupOutput, check_files
+from kpibatch.read.workbook import list_workbooks
+from kpibatch.results import division_dict
+from kpibatch.text import normalize_label
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A stable inbox file this run has taken: its bytes' hash and how it looked when hashed."""
+
+    path: Path
+    sha256: str
+    signature: Signature
+    received: dt.datetime
+
+    def unchanged(self) -> bool:
+        try:
+            return Signature.of(self.path) == self.signature
+        except FileNotFoundError:
+            return False
+
+
+@dataclass
+class Filed:
+    """What this run did with one input file."""
+
+    row: SubmissionRow
+    outcome: FileOutcome | None = None
+    original: SubmissionRow | None = None
+    superseded: list[int] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.row.file_name
+
+    @property
+    def status(self) -> str:
+        return self.row.status
+
+
+@dataclass
+class BatchReport:
+    run_id: int
+    log_file: Path
+    keep_inbox: bool
+    filed: list[Filed] = field(default_factory=list)
+    waiting: list[Path] = field(default_factory=list)
+    """Left in the inbox: still being written, or changed while this run read it."""
+    recovered: int = 0
+    outputs: list[GroupOutput] = field(default_factory=list)
+
+    def _with(self, status: str) -> list[Filed]:
+        return [f for f in self.filed if f.status == status]
+
+    @property
+    def accepted(self) -> list[Filed]:
+        return self._with("accepted")
+
+    @property
+    def rejected(self) -> list[Filed]:
+        return self._with("rejected")
+
+    @property
+    def duplicates(self) -> list[Filed]:
+        return self._with("duplicate")
+
+    @property
+    def superseded(self) -> int:
+        return sum(len(f.superseded) for f in self.filed)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_REJECTED if self.rejected else EXIT_OK
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "accepted": len(self.accepted),
+            "rejected": len(self.rejected),
+            "duplicates": len(self.duplicates),
+            "superseded": self.superseded,
+            "waiting": len(self.waiting),
+            "recovered": self.recovered,
+        }
+
+    def written(self) -> list[dict[str, Any]]:
+        return [
+            {"group": o.group.key, "workbook": str(o.workbook), "results": str(o.results)}
+            for o in self.outputs
+        ]
+
+    def summary(self) -> str:
+        """The one line a run ends with (and the log, and cron's mail)."""
+        c = self.counts()
+        line = (
+            f"{len(self.filed)} files: {c['accepted']} accepted, {c['rejected']} rejected, "
+            f"{c['duplicates']} duplicates, {c['superseded']} superseded"
+        )
+        if self.waiting:
+            line += f", {len(self.waiting)} waiting"
+        outputs = ", ".join(str(o.workbook) for o in self.outputs) or "no report changed"
+        return f"{line}; output: {outputs}"
+
+
+def run_inbox(
+    settings: Settings,
+    *,
+    progress: TextIO | None = None,
+    stability: StabilityCheck | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    command: str = "run",
+) -> BatchReport:
+    """Run the batch once. Raises ``Locked`` at once when another run holds the lock.
+
+    ``stability`` is the watcher's memory of the inbox (no waiting then: files still changing are left
+    for its next poll); without it the run waits once, up to the stability delay, for fresh files.
+    """
+    paths = BatchPaths.of(settings)
+    with batch_lock(paths.lock), Ledger(paths.ledger) as ledger:
+        started = utc_now()
+        run_id = ledger.start_run(
+            command=command,
+            pid=os.getpid(),
+            host=socket.gethostname(),
+            inbox=str(paths.inbox),
+            started=started,
+        )
+        crash_point("locked")
+        with run_log(paths.logs, run_id, started, settings.log_level) as log_file:
+            ledger.set_run_log(run_id, str(log_file))
+            report = BatchReport(run_id=run_id, log_file=log_file, keep_inbox=paths.keeps_inbox(settings))
+            batch = _Run(settings, paths, ledger, report, progress)
+
+            def announced(seconds: float) -> None:
+                log.info("waiting %.1f s for files that are still changing", seconds)
+                if progress is not None and seconds > 0:
+                    print(f"waiting {seconds:.0f} s for files that are still changing...", file=progress)
+                sleep(seconds)
+
+            try:
+                batch.run(stability, announced)
+            except BaseException:
+                log.exception("run %s failed", run_id)
+                ledger.finish_run(
+                    run_id, exit_code=EXIT_FAILURE, counts=report.counts(), outputs=report.written()
+                )
+                raise
+            log.info("%s", report.summary())
+            ledger.finish_run(
+                run_id, exit_code=report.exit_code, counts=report.counts(), outputs=report.written()
+            )
+            return report
+
+
+class _Run:
+    def __init__(
+        self,
+        settings: Settings,
+        paths: BatchPaths,
+        ledger: Ledger,
+        report: BatchReport,
+        progress: TextIO | None,
+    ) -> None:
+        self.settings = settings
+        self.paths = paths
+        self.ledger = ledger
+        self.report = report
+        self.progress = progress
+        self.keep = report.keep_inbox
+
+    def run(self, stability: StabilityCheck | None, sleep: Callable[[float], None]) -> None:
+        log.info(
+            "run %s: inbox %s%s, archive %s, rejected %s, ledger %s",
+            self.report.run_id,
+            self.paths.inbox,
+            " (kept: inputs are copied)" if self.keep else "",
+            self.paths.archive,
+            self.paths.rejected,
+            self.paths.ledger,
+        )
+        for row in self.ledger.unfiled():
+            self.recover(row)
+        crash_point("recovered")
+        claims = self.claim(stability, sleep)
+        fresh, duplicates = self.split_duplicates(claims)
+        outcomes = self.check(fresh)
+        crash_point("checked")
+        done: dict[int, FileOutcome] = {}
+        for claim in sorted(fresh, key=lambda c: (c.signature.mtime_ns, c.path.name)):
+            filed = self.file_new(claim, outcomes[claim.path])
+            if filed is not None and filed.outcome is not None:
+                done[filed.row.id] = filed.outcome
+        for claim in duplicates:
+            self.file_duplicate(claim)
+        rounds = RoundWriter(
+            self.ledger,
+            self.settings,
+            out=self.paths.out,
+            stage=self.paths.stage,
+            run_id=self.report.run_id,
+            fresh=done,
+            now=lambda: dt.datetime.now(dt.UTC).astimezone(),
+        )
+        for fiscal_year, round_ in rounds.rounds_due():
+            self.report.outputs.append(rounds.write(fiscal_year, round_))
+
+    # --- claiming ----------------------------------------------------------------------------------
+
+    def claim(self, stability: StabilityCheck | None, sleep: Callable[[float], None]) -> list[Claim]:
+        candidates = list_workbooks(self.paths.inbox)
+        if stability is None:
+            check = StabilityCheck(self.settings.stability_delay)
+            stable, changing = settle(check, candidates, sleep)
+        else:
+            check = stability
+            stable, changing = check.observe(candidates)
+        for path in changing:
+            log.info("left in the inbox, still changing: %s", path.name)
+        self.report.waiting += changing
+        claims = []
+        for path in stable:
+            settled = check.signature(path)
+            try:
+                sha256 = sha256_of(path)
+                now = Signature.of(path)
+            except FileNotFoundError:
+                continue
+            # The hash must be of the bytes that were seen to settle, not of a write begun since.
+            if settled is None or now != settled:
+                self._leave(path, "changed while it was read")
+                continue
+            claims.append(Claim(path=path, sha256=sha256, signature=settled, received=utc_now()))
+        return claims
+
+    def split_duplicates(self, claims: list[Claim]) -> tuple[list[Claim], list[Claim]]:
+        fresh: list[Claim] = []
+        duplicates: list[Claim] = []
+        seen: set[str] = set()
+        for claim in claims:
+            known = claim.sha256 in seen or self.ledger.original_of(claim.sha256) is not None
+            (duplicates if known else fresh).append(claim)
+            seen.add(claim.sha256)
+        return fresh, duplicates
+
+    def check(self, claims: list[Claim]) -> dict[Path, FileOutcome]:
+        outcomes: dict[Path, FileOutcome] = {}
+        with file_progress(len(claims), self.progress) as tick:
+            for outcome in check_files([c.path for c in claims], self.settings):
+                outcomes[outcome.path] = outcome
+                tick(outcome.name)
+        return outcomes
+
+    def _leave(self, path: Path, why: str) -> None:
+        log.warning("left in the inbox, %s: %s", why, path.name)
+        self.report.waiting.append(path)
+
+    # --- filing ------------------------------------------------------------------------------------
+
+    def _new_row(self, claim: Claim, status: str, location: Path, **fields: object) -> NewSubmission:
+        return NewSubmission(
+            run_id=self.report.run_id,
+            file_name=claim.path.name,
+            sha256=claim.sha256,
+            size=claim.signature.size,
+            mtime=claim.signature.mtime_ns / 1e9,
+            status=status,
+            received_at=iso(claim.received),
+            processed_at=iso(utc_now()),
+            source_path=str(claim.path),
+            location=str(location),
+            kept=self.keep,
+            **fields,  # type: ignore[arg-type]
+        )
+
+    def file_new(self, claim: Claim, outcome: FileOutcome) -> Filed | None:
+        read_sha = outcome.source.sha256 if outcome.source is not None else claim.sha256
+        if read_sha != claim.sha256 or not claim.unchanged():
+            self._leave(claim.path, "changed while it was read")
+            return None
+        now = utc_now()
+        score = outcome.score
+        if score is not None:
+            sub = score.submission
+            folder = self.paths.archive / f"{sub.fiscal_year}-r{sub.round}"
+            extra: dict[str, object] = {
+                "division": sub.division,
+                "division_key": normalize_label(sub.division),
+                "total": str(score.total) if score.total is not None else None,
+                "scores": json.dumps(division_dict(score), ensure_ascii=False),
+            }
+        else:
+            folder = self.paths.rejected / now.astimezone().date().isoformat()
+            extra = {}
+        if outcome.group is not None:
+            extra["fiscal_year"], extra["round"] = outcome.group
+        extra["problems"] = json.dumps([p.to_dict() for p in outcome.problems], ensure_ascii=False)
+        location = free_destination(folder, now, claim.sha256, claim.path.name)
+        status = "accepted" if score is not None else "rejected"
+        row, replaced = self.ledger.record(self._new_row(claim, status, location, **extra))
+        crash_point("recorded")
+        self.put_in_place(row)
+        log.info("%s: %s -> %s (#%s)", status, claim.path.name, location, row.id)
+        for old in replaced:
+            log.info("#%s supersedes #%s for %s", row.id, old, row.division)
+        filed = Filed(row=self.ledger.get(row.id), outcome=outcome, superseded=replaced)
+        self.report.filed.append(filed)
+        return filed
+
+    def file_duplicate(self, claim: Claim) -> None:
+        original = self.ledger.original_of(claim.sha256)
+        if original is None or not claim.unchanged():
+            self._leave(claim.path, "changed while it was read")
+            return
+        now = utc_now()
+        extra: dict[str, object] = {
+            "duplicate_of": original.id,
+            "division": original.division,
+            "division_key": original.division_key,
+            "fiscal_year": original.fiscal_year,
+            "round": original.round,
+        }
+        if self.keep:
+            # The bytes are already filed under the original; the kept file needs no second copy.
+            extra["filed_at"] = iso(now)
+            location = claim.path
+        else:
+            folder = self.paths.archive / "duplicates" / now.astimezone().date().isoformat()
+            location = free_destination(folder, now, claim.sha256, claim.path.name)
+        row, _ = self.ledger.record(self._new_row(claim, "duplicate", location, **extra))
+        crash_point("recorded")
+        if row.filed_at is None:
+            self.put_in_place(row, original)
+        log.info("duplicate of #%s: %s -> %s (#%s)", original.id, claim.path.name, location, row.id)
+        self.report.filed.append(Filed(row=self.ledger.get(row.id), original=original))
+
+    def _explains(self, row: SubmissionRow) -> bool:
+        return row.status in ("rejected", "duplicate") and row.location != row.source_path
+
+    def put_in_place(self, row: SubmissionRow, original: SubmissionRow | None = None) -> None:
+        location = Path(row.location)
+        if self._explains(row):
+            write_reason(reason_path(location), row, original)
+            crash_point("explained")
+        file_into(Path(row.source_path), location, keep=bool(row.kept))
+        crash_point("moved")
+        self.ledger.mark_filed(row.id, utc_now())
+        crash_point("filed")
+
+    # --- recovery ----------------------------------------------------------------------------------
+
+    def recover(self, row: SubmissionRow) -> None:
+        """Finish filing a row a killed run wrote, from wherever its bytes are now."""
+        location, source = Path(row.location), Path(row.source_path)
+        original = self.ledger.get(row.duplicate_of) if row.duplicate_of is not None else None
+        if location.parent.is_dir():
+            remove_scratch(location.parent)
+        if has_bytes(location, row.sha256):
+            if not row.kept and source != location and has_bytes(source, row.sha256):
+                source.unlink()  # the second half of a move across file systems
+            if self._explains(row) and not reason_path(location).exists():
+                write_reason(reason_path(location), row, original)
+            self.ledger.mark_filed(row.id, utc_now())
+        elif has_bytes(source, row.sha256):
+            self.put_in_place(row, original)
+        else:
+            log.error(
+                "submission #%s (%s): its bytes are neither at %s nor at %s; marked missing",
+                row.id,
+                row.file_name,
+                source,
+                location,
+            )
+            self.ledger.mark_missing(row.id)
+            return
+        self.report.recovered += 1
+        log.info("finished filing #%s (%s) left by run %s", row.id, row.file_name, row.run_id)

@@ -1,0 +1,67 @@
+"""``kpibatch watch``: run the batch whenever the inbox receives files, until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from typing import Any, TextIO
+
+from kpibatch.batch.runner import BatchReport
+from kpibatch.batch.watch import watch
+from kpibatch.commands.common import add_common
+from kpibatch.commands.run import add_batch_options, batch_settings, print_report, progress_stream
+from kpibatch.pipeline import EXIT_OK
+
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name))
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "watch",
+        help="run the batch whenever files arrive in the inbox (until stopped)",
+        description="Poll the inbox and run the batch whenever files have settled in it. "
+        "Stops cleanly on Ctrl-C (SIGINT) or SIGTERM, after the batch in progress.",
+    )
+    parser.add_argument(
+        "--interval", type=float, metavar="SECONDS", help="seconds between polls (default 30)"
+    )
+    add_batch_options(parser)
+    add_common(parser)
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace, out: TextIO) -> int:
+    settings = batch_settings(args, watch_interval=args.interval)
+    stop = threading.Event()
+    received: list[str] = []
+
+    def request_stop(signum: int, _frame: object) -> None:
+        # Only set flags here: printing from a signal handler can re-enter a write in progress.
+        received.append(signal.Signals(signum).name)
+        stop.set()
+
+    def on_report(report: BatchReport) -> None:
+        print_report(report, out, quiet=args.quiet)
+        out.flush()
+
+    def on_skip(message: str) -> None:
+        print(f"kpibatch watch: {message}", file=sys.stderr, flush=True)
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in STOP_SIGNALS}
+    try:
+        if not args.quiet:
+            print(
+                f"kpibatch watch: watching {settings.inbox} every {settings.watch_interval:g} s "
+                "(Ctrl-C to stop)",
+                file=out,
+                flush=True,
+            )
+        watch(settings, stop, on_report=on_report, on_skip=on_skip, progress=progress_stream(args))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    why = f" on {received[0]}" if received else ""
+    print(f"kpibatch watch: stopped{why}", file=out, flush=True)
+    return EXIT_OK

@@ -1,0 +1,92 @@
+"""The trend sheet: each division's total in every round of the fiscal year so far (6 → 9 → 12 months).
+
+It appears when the ledger (``kpibatch.batch``) holds an earlier round of the same year; a plain
+``run_batch`` of one folder has no history and writes no trend sheet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from kpibatch.batch.crash import crash_point
+from kpibatch.write.context import ReportContext
+
+TREND_SHEET = "แนวโน้ม"
+CHART_MAX_DIVISIONS = 12
+"""More lines than this make a chart nobody can read; the table alone is printed then."""
+
+
+@dataclass(frozen=True)
+class TrendRow:
+    division: str
+    totals: Mapping[int, Decimal | None]
+    """Round -> the division's total in it (None: submitted but nothing assessed; absent: not submitted)."""
+
+
+@dataclass(frozen=True)
+class Trend:
+    fiscal_year: int
+    rounds: tuple[int, ...]
+    rows: tuple[TrendRow, ...]
+
+
+def write_trend(ctx: ReportContext, name: str, trend: Trend) -> Any:
+    ws = ctx.workbook.add_worksheet(name)
+    st = ctx.styles
+    last_col = len(trend.rounds) + 1
+    arrow = " → ".join(ctx.digits(str(r)) for r in trend.rounds)
+    ws.merge_range(
+        0,
+        0,
+        0,
+        last_col,
+        f"แนวโน้มผลคะแนนรายหน่วยงาน ประจำปีงบประมาณ พ.ศ. {ctx.year_text(trend.fiscal_year)} (รอบ {arrow} เดือน)",
+        st.title,
+    )
+    ws.write_string(2, 0, "หน่วยงาน", st.header)
+    for col, round_ in enumerate(trend.rounds, start=1):
+        ws.write_string(2, col, ctx.round_text(round_), st.header)
+    ws.write_string(2, last_col, "เปลี่ยนแปลงจากรอบก่อน", st.header)
+    row = 3
+    for item in trend.rows:
+        ws.write_string(row, 0, item.division, st.wrap)
+        for col, round_ in enumerate(trend.rounds, start=1):
+            total = item.totals.get(round_)
+            if total is not None:
+                ws.write_number(row, col, float(total), st.score)
+            else:
+                ws.write_string(row, col, "ไม่ได้ส่ง" if round_ not in item.totals else "-", st.code)
+        latest = item.totals.get(trend.rounds[-1])
+        previous = item.totals.get(trend.rounds[-2]) if len(trend.rounds) > 1 else None
+        if latest is not None and previous is not None:
+            ws.write_number(row, last_col, float(latest - previous), st.score)
+        else:
+            ws.write_string(row, last_col, "-", st.code)
+        row += 1
+    ws.set_column(0, 0, 45)
+    ws.set_column(1, last_col, 16)
+    crash_point("writing")
+    if 0 < len(trend.rows) <= CHART_MAX_DIVISIONS:
+        _chart(ctx, ws, name, trend)
+    return ws
+
+
+def _chart(ctx: ReportContext, ws: Any, name: str, trend: Trend) -> None:
+    chart = ctx.workbook.add_chart({"type": "line"})
+    for offset in range(len(trend.rows)):
+        row = 3 + offset
+        chart.add_series(
+            {
+                "name": [name, row, 0],
+                "categories": [name, 2, 1, 2, len(trend.rounds)],
+                "values": [name, row, 1, row, len(trend.rounds)],
+                "marker": {"type": "circle"},
+            }
+        )
+    chart.set_y_axis({"min": 0, "max": 5, "major_unit": 1})
+    chart.set_legend({"position": "bottom"})
+    chart.set_size({"width": 720, "height": 360})
+    ws.insert_chart(3 + len(trend.rows) + 1, 0, chart)
