@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from functools import lru_cache
 
 
 def _table(numbers: str) -> tuple[int, ...]:
@@ -80,10 +81,16 @@ def _char_em(ch: str, bold: bool) -> float:
     return OTHER_EM
 
 
+@lru_cache(maxsize=65536)
+def _em(line: str, bold: bool) -> float:
+    """Width of one line in em; cached, since a report measures the same words over and over."""
+    return sum(_char_em(ch, bold) for ch in line)
+
+
 def text_px(text: str, size_pt: float, *, bold: bool = False) -> float:
     """Width in pixels of the longest line of ``text``."""
     factor = size_pt * PX_PER_PT
-    return max((sum(_char_em(ch, bold) for ch in line) * factor for line in text.split("\n")), default=0.0)
+    return max((_em(line, bold) * factor for line in text.split("\n")), default=0.0)
 
 
 def units_to_px(units: float) -> float:
