@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 import pytest
 from conftest import EXAMPLES
 from helpers import kpi, write_submission
-from write_helpers import load, run_report
+from write_helpers import examples_workbook, load, run_report
 
 from kpibatch.config import Settings
 from kpibatch.consolidate import comparison_frame, consolidate
@@ -28,10 +27,7 @@ def key(code: str, name: str) -> tuple[str, str]:
 
 @pytest.fixture(scope="module")
 def seed_book(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    root = tmp_path_factory.mktemp("comparison")
-    shutil.copytree(EXAMPLES, root / "inbox")
-    _, path = run_report(root / "inbox", root / "out")
-    return load(path)
+    return load(examples_workbook(tmp_path_factory).workbook)
 
 
 def shared_in(seed: list[dict]) -> dict[tuple[str, str], list[int]]:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from conftest import EXAMPLES
 from helpers import KPI_COLUMNS, kpi, write_submission
-from write_helpers import load, rows, run_report, squash
+from write_helpers import examples_workbook, load, rows, run_report, squash
 
 from kpibatch.write.division import FIRST_KPI_ROW, HEADINGS
 
@@ -22,9 +22,7 @@ FIRST = FIRST_KPI_ROW + 1  # openpyxl counts rows from 1
 
 @pytest.fixture(scope="module")
 def seed_book(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
-    root = tmp_path_factory.mktemp("seed")
-    shutil.copytree(EXAMPLES, root / "inbox")
-    _, path = run_report(root / "inbox", root / "out")
+    path = examples_workbook(tmp_path_factory).workbook
     return load(path), path
 
 

@@ -6,14 +6,21 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES
 from helpers import kpi, write_submission
-from write_helpers import GENERATED_AT, load, run_report, sheet_xml, squash, zip_names, zip_text
+from write_helpers import (
+    GENERATED_AT,
+    examples_workbook,
+    load,
+    run_report,
+    sheet_xml,
+    squash,
+    zip_names,
+    zip_text,
+)
 
 from kpibatch.write.overview import FIRST_ROW, NAME, STATUS_REJECTED, STATUS_SUPERSEDED, STATUS_USED
 
@@ -22,10 +29,8 @@ FIRST = FIRST_ROW + 1
 
 @pytest.fixture(scope="module")
 def seed_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path, Path]:
-    root = tmp_path_factory.mktemp("overview")
-    shutil.copytree(EXAMPLES, root / "inbox")
-    _, path = run_report(root / "inbox", root / "out")
-    return load(path), path, root / "inbox"
+    examples = examples_workbook(tmp_path_factory)
+    return load(examples.workbook), examples.workbook, examples.inbox
 
 
 def test_overview_is_the_first_sheet_with_year_and_round_in_its_title(seed_report: tuple[Any, Path, Path]):

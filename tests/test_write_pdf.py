@@ -10,8 +10,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES
-from write_helpers import run_report
+from write_helpers import examples_workbook
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 PDFTOTEXT = shutil.which("pdftotext")
@@ -71,10 +70,7 @@ def page_texts(pdf: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def printed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("pdf")
-    shutil.copytree(EXAMPLES, root / "inbox")
-    _, workbook = run_report(root / "inbox", root / "out")
-    pdf = to_pdf(workbook, root)
+    pdf = to_pdf(examples_workbook(tmp_path_factory).workbook, tmp_path_factory.mktemp("pdf"))
     assert pdf.is_file() and pdf.stat().st_size > 10_000
     return pdf
 

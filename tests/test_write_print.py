@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from conftest import EXAMPLES
-from write_helpers import load, run_report
+from write_helpers import examples_workbook, load, run_report
 
 from kpibatch.write import widths
 from kpibatch.write.comparison import NAME as COMPARISON
@@ -22,10 +22,7 @@ FIRST = FIRST_KPI_ROW + 1
 
 @pytest.fixture(scope="module")
 def book(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    root = tmp_path_factory.mktemp("print")
-    shutil.copytree(EXAMPLES, root / "inbox")
-    _, path = run_report(root / "inbox", root / "out")
-    return load(path)
+    return load(examples_workbook(tmp_path_factory).workbook)
 
 
 def test_every_sheet_prints_on_a4_one_page_wide_without_gridlines(book: Any):

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
 import zipfile
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import openpyxl
+import pytest
+from conftest import EXAMPLES
 
 from kpibatch.config import Settings
 from kpibatch.pipeline import RunReport, run_batch
@@ -24,6 +27,25 @@ def run_report(inbox: Path, out: Path, **settings: Any) -> tuple[RunReport, Path
     report = run_batch(files, out, replace(SETTINGS, **settings), now=lambda: GENERATED_AT)
     assert len(report.outputs) == 1, [o.folder for o in report.outputs]
     return report, report.outputs[0].workbook
+
+
+class Examples(NamedTuple):
+    inbox: Path
+    workbook: Path
+
+
+_EXAMPLES: list[Examples] = []
+
+
+def examples_workbook(factory: pytest.TempPathFactory) -> Examples:
+    """The workbook ``kpibatch run`` makes of the shipped examples, made once per test session;
+    tests only read it."""
+    if not _EXAMPLES:
+        root = factory.mktemp("examples")
+        shutil.copytree(EXAMPLES, root / "inbox")
+        _, path = run_report(root / "inbox", root / "out")
+        _EXAMPLES.append(Examples(root / "inbox", path))
+    return _EXAMPLES[0]
 
 
 def load(path: Path) -> openpyxl.Workbook:

@@ -16,7 +16,7 @@ from kpibatch.write import widths
 from kpibatch.write.context import ReportContext
 from kpibatch.write.grid import Grid
 from kpibatch.write.overview import COLOUR_SCALE
-from kpibatch.write.page import LANDSCAPE_WIDTH_PX, setup_page
+from kpibatch.write.page import LANDSCAPE_WIDTH_PX
 from kpibatch.write.styles import INTEGER_FORMAT, SCORE_FORMAT, TOTAL_FILL
 
 NAME = "เปรียบเทียบตัวชี้วัด"
@@ -80,8 +80,7 @@ def write_comparison(ctx: ReportContext, name: str) -> Any:
     grid.text(TITLE_ROW, 0, title, f.title(), last_col=last_col)
     if not kpis:
         grid.text(HEADING_ROW, 0, NONE_SHARED, f.get(text_wrap=True), last_col=last_col)
-        grid.finish()
-        setup_page(ctx.workbook, ws, font_name=f.font_name, heading_rows=None, freeze=None, landscape=True)
+        ctx.finish(grid, heading_rows=None, freeze=None, landscape=True)
         return ws
 
     grid.text(HEADING_ROW, 0, DIVISION_HEADING, f.header())
@@ -108,11 +107,8 @@ def write_comparison(ctx: ReportContext, name: str) -> Any:
     last_matrix_row = row - 1
 
     row = _write_legend(ctx, grid, row + 1, kpis, divisions, cells)
-    grid.finish()
-    setup_page(
-        ctx.workbook,
-        ws,
-        font_name=f.font_name,
+    ctx.finish(
+        grid,
         heading_rows=(HEADING_ROW, HEADING_ROW),
         freeze=(FIRST_ROW, 1),
         landscape=True,

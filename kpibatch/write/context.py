@@ -14,6 +14,8 @@ from typing import Any, Protocol
 from kpibatch.consolidate import Group
 from kpibatch.model import DivisionScore
 from kpibatch.text import to_thai_digits
+from kpibatch.write.grid import Grid
+from kpibatch.write.page import setup_page
 from kpibatch.write.styles import Formats
 
 THAI_MONTHS = (
@@ -74,8 +76,10 @@ class ReportContext:
         )
         return f"{self.digits(thai)} ({at.isoformat(timespec='seconds')})"
 
-    def sheet_of(self, score: DivisionScore) -> str:
-        return next(page.sheet for page in self.pages if page.score is score)
+    def finish(self, grid: Grid, **page: Any) -> None:
+        """Fix the sheet's row heights and set it up for print (``page.setup_page``'s options)."""
+        grid.finish()
+        setup_page(self.workbook, grid.ws, font_name=self.formats.font_name, **page)
 
 
 class SheetWriter(Protocol):

@@ -18,7 +18,7 @@ from kpibatch.score.rounding import q4
 from kpibatch.write import widths
 from kpibatch.write.context import DivisionPage, ReportContext
 from kpibatch.write.grid import Grid
-from kpibatch.write.page import PORTRAIT_WIDTH_PX, setup_page
+from kpibatch.write.page import PORTRAIT_WIDTH_PX
 from kpibatch.write.sentences import reallocation_sentences
 from kpibatch.write.styles import OFFICER_FILL, SCORE_FORMAT, TOTAL_FILL, plain_number_format
 
@@ -131,7 +131,6 @@ class _Writer:
         self.ws = ctx.workbook.add_worksheet(page.sheet)
         self.grid = Grid(self.ws, column_widths(ctx, page.score, self.layout), self.f.font_size)
         self.centre = self.f.text(align="center")
-        self.score_fmt = self.f.number(SCORE_FORMAT, border=1, align="center")
 
     def number(
         self, row: int, key: str, value: Decimal | None, base: str | None = None, **props: Any
@@ -158,11 +157,8 @@ class _Writer:
             )
             last_row = row
             row += 1
-        self.grid.finish()
-        setup_page(
-            self.ctx.workbook,
-            self.ws,
-            font_name=self.f.font_name,
+        self.ctx.finish(
+            self.grid,
             heading_rows=(TITLE_ROW, HEADING_ROW),
             freeze=(FIRST_KPI_ROW, 2),
             print_area=(TITLE_ROW, 0, last_row, self.layout.last_summary),

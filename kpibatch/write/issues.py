@@ -9,7 +9,6 @@ from typing import Any
 from kpibatch.problems import Problem
 from kpibatch.write.context import ReportContext
 from kpibatch.write.grid import Grid
-from kpibatch.write.page import setup_page
 
 NAME = "ปัญหา"
 TITLE = "ข้อผิดพลาดและคำเตือน / Errors and warnings {period}"
@@ -81,11 +80,8 @@ def write_issues(ctx: ReportContext, name: str, problems: list[Problem]) -> Any:
     else:
         grid.text(row, 0, NONE_FOUND, plain, last_col=last_col)
         row += 1
-    grid.finish()
-    setup_page(
-        ctx.workbook,
-        ws,
-        font_name=f.font_name,
+    ctx.finish(
+        grid,
         heading_rows=(HEADING_ROW, HEADING_ROW),
         freeze=(FIRST_ROW, 0),
         landscape=True,

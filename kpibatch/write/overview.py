@@ -14,7 +14,7 @@ from kpibatch.consolidate import FileOutcome, overview_frame
 from kpibatch.write import widths
 from kpibatch.write.context import ReportContext
 from kpibatch.write.grid import Grid
-from kpibatch.write.page import PORTRAIT_HEIGHT_PT, PORTRAIT_WIDTH_PX, setup_page
+from kpibatch.write.page import PORTRAIT_HEIGHT_PT, PORTRAIT_WIDTH_PX
 from kpibatch.write.styles import INTEGER_FORMAT, SCORE_FORMAT, number_format
 
 NAME = "ภาพรวม"
@@ -136,11 +136,8 @@ def write_overview(ctx: ReportContext, name: str) -> Any:
         row += 1
 
     row = _write_footer(ctx, grid, row + 1, files, last_col)
-    grid.finish()
-    setup_page(
-        ctx.workbook,
-        ws,
-        font_name=f.font_name,
+    ctx.finish(
+        grid,
         heading_rows=(HEADING_ROW, SUB_HEADING_ROW),
         freeze=(FIRST_ROW, 0),
         print_area=(TITLE_ROW, 0, row - 1, last_col),
