@@ -123,3 +123,16 @@ def test_footer_lists_superseded_and_rejected_files_too(tmp_path: Path):
 def test_generated_time_is_the_run_time(seed_report: tuple[Any, Path, Path]):
     book, _, _ = seed_report
     assert book.properties.created.replace(tzinfo=None) == GENERATED_AT.replace(tzinfo=None)
+
+
+def test_a_division_with_nothing_assessed_has_no_total_rank_or_weakest_kpi(tmp_path: Path):
+    inbox = tmp_path / "in"
+    write_submission(inbox / "a.xlsx", [kpi("1", 100, "หนึ่ง", status="ไม่ประเมิน")], division="กองว่าง")
+    write_submission(inbox / "b.xlsx", [kpi("1", 100, "หนึ่ง", method="score", result=3)], division="กองปกติ")
+    _, path = run_report(inbox, tmp_path / "out")
+    ws = load(path).worksheets[0]
+    table = [tuple(c.value for c in row) for row in ws.iter_rows(min_row=FIRST, max_row=FIRST + 1, max_col=7)]
+    assert table == [
+        ("กองว่าง", "-", "-", 0, 1, None, None),
+        ("กองปกติ", 3, 1, 1, 0, "1 หนึ่ง", 3),
+    ]

@@ -62,6 +62,9 @@ class Grid:
         width = self.span_width(col, end)
         if end > col:
             self.ws.merge_range(row, col, row, end, "", fmt)
+        if not text:
+            self.ws.write_blank(row, col, None, fmt)  # an empty cell, not an empty string
+            return
         self.ws.write_string(row, col, text, fmt)
         self._fit(row, text, fmt, width, space_after)
 

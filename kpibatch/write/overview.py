@@ -120,7 +120,9 @@ def write_overview(ctx: ReportContext, name: str) -> Any:
             grid.text(row, COLUMN["rank"], "-", centre)
         grid.number(row, COLUMN["assessed"], int(record.assessed), int_fmt, centre)
         grid.number(row, COLUMN["not_assessed"], int(record.not_assessed), int_fmt, centre)
-        weakest = f"{ctx.digits(record.weakest_code)} {record.weakest_name}" if record.weakest_code else ""
+        # pandas turns a missing code into NaN, which is truthy
+        has_weakest = isinstance(record.weakest_code, str)
+        weakest = f"{ctx.digits(record.weakest_code)} {record.weakest_name}" if has_weakest else ""
         grid.text(row, COLUMN["weakest"], weakest, text)
         lowest = None if pd.isna(record.weakest_score) else record.weakest_score
         grid.number(row, COLUMN["weakest_score"], lowest, score_fmt, centre)
