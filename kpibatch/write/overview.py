@@ -208,7 +208,7 @@ def _insert_chart(ctx: ReportContext, grid: Grid, name: str, row: int, last_data
     for r in range(row, row + rows):
         grid.fix_height(r, SPACER_ROW_PT)  # fixed heights, so the footer starts below the chart everywhere
     grid.keep_together(
-        row,
+        row - 1,  # with the empty row above it: the chart is drawn a pixel above its anchor
         row + rows - 1,
         page_px=PORTRAIT_WIDTH_PX,
         page_height_pt=PORTRAIT_HEIGHT_PT,
