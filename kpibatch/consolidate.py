@@ -14,7 +14,7 @@ import pandas as pd
 
 from kpibatch.model import DivisionScore, SourceFile
 from kpibatch.problems import Problem, Superseded
-from kpibatch.text import normalize_label
+from kpibatch.text import code_key, normalize_label
 
 
 @dataclass
@@ -163,31 +163,40 @@ def overview_frame(group: Group) -> pd.DataFrame:
     return frame
 
 
+COMPARISON_COLUMNS = ["division", "code", "name", "key", "score", "score_decimal", "status"]
+
+
 def comparison_frame(group: Group) -> pd.DataFrame:
-    """KPIs shared by two or more divisions (same code and name): a division × KPI matrix of scores."""
+    """KPIs shared by two or more divisions: one row per (division, shared KPI), in long form.
+
+    A KPI is shared when several divisions have the same code and the same name (compared without
+    case or spaces: ``แนวทาง แก้ไข`` and ``แนวทางแก้ไข`` are one KPI). ``key`` identifies it; ``name``
+    is the spelling of the first division that has it. ``score`` is NaN and ``status`` the division's
+    status text when the KPI is not assessed there. Rows follow the KPIs' natural code order, then the
+    group's division order; pivot on ``division`` × ``key`` for the matrix.
+    """
     records = []
-    for score in group.divisions:
+    for order, score in enumerate(group.divisions):
         for kpi in score.kpis:
             records.append(
                 {
                     "division": score.division,
+                    "order": order,
                     "code": kpi.code,
                     "name": kpi.name,
-                    "key": (kpi.code, normalize_label(kpi.name)),
-                    "score": float(kpi.score) if kpi.score is not None else None,
+                    "key": f"{kpi.code} {normalize_label(kpi.name)}",
+                    "score": float(kpi.score) if kpi.score is not None else float("nan"),
+                    "score_decimal": kpi.score,
+                    "status": kpi.status,
                 }
             )
-    if not records:
-        return pd.DataFrame()
-    frame = pd.DataFrame.from_records(records)
+    frame = pd.DataFrame.from_records(records, columns=[*COMPARISON_COLUMNS, "order"])
     counts = frame.groupby("key")["division"].nunique()
-    shared = counts[counts >= 2].index
-    frame = frame[frame["key"].isin(shared)]
-    if frame.empty:
-        return pd.DataFrame()
-    return frame.pivot_table(
-        index="division", columns=["code", "name"], values="score", aggfunc="first", sort=False
-    )
+    frame = frame[frame["key"].isin(counts[counts >= 2].index)].copy()
+    frame["name"] = frame.groupby("key")["name"].transform("first")
+    frame["code_key"] = frame["code"].map(code_key)
+    frame = frame.sort_values(["code_key", "key", "order"], kind="stable")
+    return frame[COMPARISON_COLUMNS].reset_index(drop=True)
 
 
 def decimal_or_none(value: Decimal | None) -> float | None:

@@ -82,8 +82,11 @@ def test_workbook_reads_back_with_the_totals(report, seed) -> None:
     found = {}
     for ws in wb.worksheets:
         for row in ws.iter_rows(values_only=True):
-            if row and isinstance(row[1], str) and row[1].startswith("คะแนนที่ได้รับตามคำรับรองฯ"):
-                found[ws.title] = row[2]
+            labels = [
+                i for i, v in enumerate(row) if isinstance(v, str) and v.startswith("คะแนนที่ได้รับตามคำรับรองฯ")
+            ]
+            if labels:
+                found[ws.title] = next(v for v in row[labels[0] + 1 :] if isinstance(v, float | int))
     assert sorted(found.values()) == sorted(PRINTED_TOTALS)
 
 

@@ -1,4 +1,8 @@
-"""The consolidated workbook, written with xlsxwriter: overview, one sheet per division, issues.
+"""The consolidated workbook, written with xlsxwriter: one module per kind of sheet.
+
+``write_report`` names every division's sheet, then runs a list of sheet writers in order: the
+overview, one sheet per division, the KPI comparison and the issues sheet. Another kind of sheet is
+one more writer in that list (see ``kpibatch.write.context.SheetWriter``).
 
 Every string from a submission is written with ``write_string`` and the workbook is created with
 formula, URL and number conversion off, so text typed by a division can never become a formula.
@@ -7,19 +11,21 @@ formula, URL and number conversion off, so text typed by a division can never be
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 
 import xlsxwriter
 
 from kpibatch.config import Settings
-from kpibatch.consolidate import Group, overview_frame
-from kpibatch.write.context import ReportContext
-from kpibatch.write.division import write_division_sheet
-from kpibatch.write.issues import write_issues
-from kpibatch.write.overview import write_overview
+from kpibatch.consolidate import Group
+from kpibatch.write.comparison import ComparisonSheet
+from kpibatch.write.context import DivisionPage, ReportContext, SheetWriter
+from kpibatch.write.division import DivisionSheets
+from kpibatch.write.issues import IssuesSheet
+from kpibatch.write.overview import OverviewSheet
 from kpibatch.write.sheetnames import SheetNamer
-from kpibatch.write.styles import make_styles
-from kpibatch.write.trend import TREND_SHEET, Trend, write_trend
+from kpibatch.write.styles import Formats
+from kpibatch.write.trend import Trend, TrendSheet
 
 WORKBOOK_OPTIONS = {
     "strings_to_formulas": False,
@@ -27,35 +33,53 @@ WORKBOOK_OPTIONS = {
     "strings_to_numbers": False,
     "constant_memory": False,
 }
-OVERVIEW_SHEET = "ภาพรวม"
-ISSUES_SHEET = "ปัญหา"
+DEFAULT_SHEETS: tuple[SheetWriter, ...] = (
+    OverviewSheet(),
+    DivisionSheets(),
+    ComparisonSheet(),
+    TrendSheet(),
+    IssuesSheet(),
+)
 
 
 def report_filename(group: Group) -> str:
     return f"สรุปผลคะแนน-{group.fiscal_year}-รอบ{group.round}.xlsx"
 
 
+def division_pages(group: Group, reserved: Sequence[str]) -> list[DivisionPage]:
+    """Each division's sheet: its short name when given, else its name shortened; always unique."""
+    namer = SheetNamer(list(reserved))
+    return [
+        DivisionPage(score, namer.claim(score.submission.short_name or score.division))
+        for score in group.divisions
+    ]
+
+
 def write_report(
-    group: Group, path: Path, settings: Settings, generated_at: dt.datetime, trend: Trend | None = None
+    group: Group,
+    path: Path,
+    settings: Settings,
+    generated_at: dt.datetime,
+    trend: Trend | None = None,
+    sheets: Sequence[SheetWriter] = DEFAULT_SHEETS,
 ) -> Path:
     workbook = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
-    workbook.set_properties({"title": f"KPI {group.key}", "created": generated_at.replace(tzinfo=None)})
+    workbook.set_properties(
+        {
+            "title": f"สรุปผลคะแนน ปีงบประมาณ {group.fiscal_year} รอบ {group.round} เดือน",
+            "created": generated_at.replace(tzinfo=None),
+        }
+    )
     ctx = ReportContext(
         workbook=workbook,
-        styles=make_styles(workbook, settings.font_name, settings.font_size, settings.thai_digits),
-        thai_digits=settings.thai_digits,
+        formats=Formats(workbook, settings.font_name, settings.font_size, settings.thai_digits),
+        group=group,
         generated_at=generated_at,
+        thai_digits=settings.thai_digits,
+        trend=trend,
     )
-    namer = SheetNamer([OVERVIEW_SHEET, ISSUES_SHEET])
-    sheet_of = {
-        score.division: namer.claim(score.submission.short_name or score.division)
-        for score in group.divisions
-    }
-    write_overview(ctx, OVERVIEW_SHEET, group, overview_frame(group), sheet_of)
-    for score in group.divisions:
-        write_division_sheet(ctx, sheet_of[score.division], score)
-    if trend is not None:  # earlier rounds of the year, from the ledger (kpibatch.batch)
-        write_trend(ctx, namer.claim(TREND_SHEET), trend)
-    write_issues(ctx, ISSUES_SHEET, group.problems())
+    ctx.pages = division_pages(group, [name for sheet in sheets for name in sheet.fixed_names])
+    for sheet in sheets:
+        sheet.write(ctx)
     workbook.close()
     return path

@@ -1,30 +1,95 @@
-"""What every sheet writer needs: the xlsxwriter workbook, its formats and the display options."""
+"""What every sheet writer shares: the workbook, its formats, the group, and how numbers are shown.
+
+A sheet writer is an object with ``fixed_names`` (the sheet names it always uses, reserved before
+division sheets are named) and ``write(ctx)``; ``write_report`` runs a list of them in order, so a
+new kind of sheet is one more module and one more entry in that list.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
+from kpibatch.consolidate import Group
+from kpibatch.model import DivisionScore
 from kpibatch.text import to_thai_digits
-from kpibatch.write.styles import Styles
+from kpibatch.write.grid import Grid
+from kpibatch.write.page import setup_page
+from kpibatch.write.styles import Formats
+
+if TYPE_CHECKING:  # trend imports this module
+    from kpibatch.write.trend import Trend
+
+THAI_MONTHS = (
+    "มกราคม",
+    "กุมภาพันธ์",
+    "มีนาคม",
+    "เมษายน",
+    "พฤษภาคม",
+    "มิถุนายน",
+    "กรกฎาคม",
+    "สิงหาคม",
+    "กันยายน",
+    "ตุลาคม",
+    "พฤศจิกายน",
+    "ธันวาคม",
+)
+BUDDHIST_ERA_OFFSET = 543
+
+
+@dataclass(frozen=True)
+class DivisionPage:
+    """A division and the name of its sheet in this workbook."""
+
+    score: DivisionScore
+    sheet: str
 
 
 @dataclass
 class ReportContext:
     workbook: Any
-    styles: Styles
-    thai_digits: bool
+    formats: Formats
+    group: Group
     generated_at: dt.datetime
+    thai_digits: bool
+    pages: list[DivisionPage] = field(default_factory=list)
+    trend: Trend | None = None
+    """Earlier rounds of the year from the ledger (``kpibatch.batch``); None for a plain run."""
 
     def digits(self, text: str) -> str:
+        """Text the report generates (years, codes, counts) in the digits the run asked for."""
         return to_thai_digits(text) if self.thai_digits else text
 
     def year_text(self, year: int) -> str:
         return self.digits(str(year))
 
-    def code_text(self, code: str) -> str:
-        return self.digits(code)
-
     def round_text(self, round_: int) -> str:
-        return f"รอบ {to_thai_digits(str(round_))} เดือน"
+        return f"รอบ {self.digits(str(round_))} เดือน"
+
+    def period_text(self) -> str:
+        """``ประจำปีงบประมาณ พ.ศ. 2563 รอบ 12 เดือน``."""
+        year = self.year_text(self.group.fiscal_year)
+        return f"ประจำปีงบประมาณ พ.ศ. {year} {self.round_text(self.group.round)}"
+
+    def generated_text(self) -> str:
+        """The generation time in Thai (Buddhist-era year) followed by ISO 8601."""
+        at = self.generated_at
+        thai = (
+            f"{at.day} {THAI_MONTHS[at.month - 1]} {at.year + BUDDHIST_ERA_OFFSET} "
+            f"เวลา {at.hour:02d}:{at.minute:02d} น."
+        )
+        return f"{self.digits(thai)} ({at.isoformat(timespec='seconds')})"
+
+    def finish(self, grid: Grid, **page: Any) -> None:
+        """Fix the sheet's row heights and set it up for print (``page.setup_page``'s options)."""
+        grid.finish()
+        setup_page(self.workbook, grid.ws, font_name=self.formats.font_name, **page)
+
+
+class SheetWriter(Protocol):
+    """One kind of sheet (or several sheets of one kind) in the consolidated workbook."""
+
+    fixed_names: tuple[str, ...]
+
+    def write(self, ctx: ReportContext) -> None: ...

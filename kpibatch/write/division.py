@@ -1,58 +1,292 @@
-"""One sheet per division, laid out like the official score summary (seed document 000)."""
+"""One sheet per division, laid out like the official score summary (seed document 000).
+
+The print area is the summary as it is printed and signed: code, description, score and weight, a
+total row, and under the table one sentence per reallocation. When the submission has verified
+results, the self-assessed score stands beside the verified one. To the right, outside the print
+area, the planning officer finds what each score was computed from.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from kpibatch.model import DivisionScore
-from kpibatch.write.context import ReportContext
+from kpibatch.model import DivisionScore, KpiScore
+from kpibatch.problems import Problem
+from kpibatch.score.rounding import q4
+from kpibatch.write import widths
+from kpibatch.write.context import DivisionPage, ReportContext
+from kpibatch.write.grid import Grid
+from kpibatch.write.page import PORTRAIT_WIDTH_PX
+from kpibatch.write.sentences import reallocation_sentences
+from kpibatch.write.styles import OFFICER_FILL, SCORE_FORMAT, TOTAL_FILL, plain_number_format
 
-HEADER_ROWS = 4  # title, blank, division row, column headings
+TITLE = "สรุปผลคะแนน ตามคำรับรองการปฏิบัติราชการ ประจำปีงบประมาณ พ.ศ. {year} {round}"
+TOTAL_LABEL = "คะแนนที่ได้รับตามคำรับรองฯ ประจำปีงบประมาณ พ.ศ. {year}"
+CODE_HEADING = "ตัวชี้วัด"
+OFFICER_HEADING = "ข้อมูลประกอบการตรวจสอบ (อยู่นอกพื้นที่พิมพ์)"
+HEADINGS = {
+    "name": "รายละเอียดตัวชี้วัด",
+    "score": "คะแนนที่ทำได้",
+    "self_score": "คะแนนประเมินตนเอง",
+    "weight": "น้ำหนัก",
+    "result": "ผลการดำเนินงาน",
+    "verified_result": "ผลการตรวจประเมิน",
+    "self_result": "ผลประเมินตนเอง",
+    "unit": "หน่วยวัด",
+    "method": "วิธีให้คะแนน",
+    **{f"level{k}": f"ระดับ {k}" for k in range(1, 6)},
+    "original_weight": "น้ำหนักเดิม",
+    "weighted": "คะแนนถ่วงน้ำหนัก\n(คะแนน × น้ำหนัก ÷ 100)",
+    "warnings": "คำเตือน",
+    "note": "หมายเหตุ",
+}
+METHOD_TH = {"threshold": "เทียบเกณฑ์", "milestone": "ระดับขั้น", "score": "คะแนน"}
+LONG_TEXT_WIDTH = 45.0
+SENTENCE_GAP_PT = 8.0
+
+TITLE_ROW = 0
+DIVISION_ROW = 2
+HEADING_ROW = 3
+FIRST_KPI_ROW = 4
 
 
-def write_division_sheet(ctx: ReportContext, sheet_name: str, score: DivisionScore) -> Any:
-    ws = ctx.workbook.add_worksheet(sheet_name)
-    st = ctx.styles
-    sub = score.submission
-    year = ctx.year_text(sub.fiscal_year)
-    ws.merge_range(
-        0,
-        0,
-        0,
-        3,
-        f"สรุปผลคะแนน ตามคำรับรองการปฏิบัติราชการ ประจำปีงบประมาณ พ.ศ. {year} {ctx.round_text(sub.round)}",
-        st.title,
-    )
-    ws.write_string(2, 0, "ตัวชี้วัด", st.header)
-    ws.merge_range(2, 1, 2, 3, sub.division, st.header)
-    for col, label in enumerate(("", "รายละเอียดตัวชี้วัด", "คะแนนที่ทำได้", "น้ำหนัก")):
-        ws.write_string(3, col, label, st.header)
+@dataclass(frozen=True)
+class Layout:
+    """Which column holds what; the self-assessed columns exist only for verified submissions."""
 
-    row = HEADER_ROWS
-    for kpi in score.kpis:
-        ws.write_string(row, 0, ctx.code_text(kpi.code), st.code)
-        ws.write_string(row, 1, ("    " * kpi.depth) + kpi.name, st.wrap)
+    summary: tuple[str, ...]
+    officer: tuple[str, ...]
+
+    @classmethod
+    def of(cls, score: DivisionScore) -> Layout:
+        verified = score.submission.has_verified_results
+        summary = ("code", "name", "score", *(("self_score",) if verified else ()), "weight")
+        officer = (
+            "verified_result" if verified else "result",
+            *(("self_result",) if verified else ()),
+            "unit",
+            "method",
+            *(f"level{k}" for k in range(1, 6)),
+            "original_weight",
+            "weighted",
+            "warnings",
+            *(("note",) if any(k.note for k in score.kpis) else ()),
+        )
+        return cls(summary, officer)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return self.summary + self.officer
+
+    def col(self, key: str) -> int:
+        return self.keys.index(key)
+
+    @property
+    def last_summary(self) -> int:
+        return len(self.summary) - 1
+
+    @property
+    def last(self) -> int:
+        return len(self.keys) - 1
+
+
+def kpi_warnings(score: DivisionScore) -> dict[str, list[Problem]]:
+    """The scorer's warnings grouped by the KPI they name; warnings about no KPI go under ``""``."""
+    found: dict[str, list[Problem]] = {}
+    for warning in score.warnings:
+        found.setdefault(str(warning.params.get("kpi", "")), []).append(warning)
+    return found
+
+
+def weighted_score(kpi: KpiScore) -> Decimal | None:
+    """A top-level KPI's share of the total: score × effective weight / 100, rounded half-up.
+
+    Sub-KPIs have none: their weights are relative inside their parent, which carries the share.
+    """
+    if kpi.parent is not None or kpi.score is None or kpi.effective_weight is None:
+        return None
+    return q4(kpi.score * kpi.effective_weight / Decimal(100))
+
+
+class DivisionSheets:
+    """Writes one sheet per division of the group, in the group's order."""
+
+    fixed_names: tuple[str, ...] = ()
+
+    def write(self, ctx: ReportContext) -> None:
+        for page in ctx.pages:
+            write_division_sheet(ctx, page)
+
+
+class _Writer:
+    """Writes one division's sheet; holds what every part of it needs."""
+
+    def __init__(self, ctx: ReportContext, page: DivisionPage) -> None:
+        self.ctx = ctx
+        self.f = ctx.formats
+        self.score = page.score
+        self.layout = Layout.of(page.score)
+        self.ws = ctx.workbook.add_worksheet(page.sheet)
+        self.grid = Grid(self.ws, column_widths(ctx, page.score, self.layout), self.f.font_size)
+        self.centre = self.f.text(align="center")
+
+    def number(
+        self, row: int, key: str, value: Decimal | None, base: str | None = None, **props: Any
+    ) -> None:
+        """A numeric cell of column ``key``; ``base`` defaults to a format that suits the value."""
+        fmt_base = base or (plain_number_format(value) if value is not None else SCORE_FORMAT)
+        fmt = self.f.number(fmt_base, **{"border": 1, "align": "center", **props})
+        self.grid.number(row, self.layout.col(key), value, fmt, self.f.text(**{"align": "center", **props}))
+
+    def write(self) -> None:
+        self.headings()
+        warnings = kpi_warnings(self.score)
+        row = FIRST_KPI_ROW
+        for kpi in self.score.kpis:
+            self.kpi_row(row, kpi, warnings.get(kpi.code, []))
+            row += 1
+        self.total_row(row, warnings.get("", []))
+        last_row = row
+        row += 2
+        plain = self.f.get(text_wrap=True)
+        for sentence in reallocation_sentences(self.score.submission, self.ctx.digits):
+            self.grid.text(
+                row, 0, sentence, plain, last_col=self.layout.last_summary, space_after=SENTENCE_GAP_PT
+            )
+            last_row = row
+            row += 1
+        self.ctx.finish(
+            self.grid,
+            heading_rows=(TITLE_ROW, HEADING_ROW),
+            freeze=(FIRST_KPI_ROW, 2),
+            print_area=(TITLE_ROW, 0, last_row, self.layout.last_summary),
+        )
+
+    def headings(self) -> None:
+        f, grid, layout, ctx = self.f, self.grid, self.layout, self.ctx
+        sub = self.score.submission
+        last = layout.last_summary
+        title = TITLE.format(year=ctx.year_text(sub.fiscal_year), round=ctx.round_text(sub.round))
+        grid.text(TITLE_ROW, 0, title, f.title(), last_col=last)
+        grid.tall_text(DIVISION_ROW, HEADING_ROW, 0, CODE_HEADING, f.header())
+        grid.text(DIVISION_ROW, 1, sub.division, f.header(), last_col=last)
+        officer = f.header(bg_color=OFFICER_FILL)
+        grid.text(DIVISION_ROW, last + 1, OFFICER_HEADING, officer, last_col=layout.last)
+        for key in layout.keys[1:]:
+            col = layout.col(key)
+            grid.text(HEADING_ROW, col, HEADINGS[key], officer if col > last else f.header())
+
+    def kpi_row(self, row: int, kpi: KpiScore, warnings: list[Problem]) -> None:
+        f, grid, layout, ctx = self.f, self.grid, self.layout, self.ctx
+        bold = kpi.has_children
+        grid.text(row, layout.col("code"), ctx.digits(kpi.code), f.text(align="center", bold=bold))
+        grid.text(row, layout.col("name"), kpi.name, f.text(indent=kpi.depth, bold=bold))
         if kpi.score is not None:
-            ws.write_number(row, 2, float(kpi.score), st.score)
+            self.number(row, "score", kpi.score, SCORE_FORMAT, bold=bold)
         else:
-            ws.write_string(row, 2, kpi.status or "", st.status)
-        if kpi.effective_weight is not None:
-            ws.write_number(row, 3, float(kpi.effective_weight), st.weight)
+            grid.text(row, layout.col("score"), kpi.status or "", self.centre)
+        if "self_score" in layout.keys:
+            self.number(row, "self_score", kpi.self_score, SCORE_FORMAT)
+        self.number(row, "weight", kpi.effective_weight)
+
+        self.number(row, layout.officer[0], kpi.result)
+        if "self_result" in layout.keys:
+            self.number(row, "self_result", kpi.self_result)
+        grid.text(row, layout.col("unit"), kpi.unit or "", self.centre)
+        grid.text(row, layout.col("method"), METHOD_TH.get(kpi.method or "", kpi.method or ""), self.centre)
+        for k, value in enumerate(kpi.levels, start=1):
+            self.number(row, f"level{k}", value)
+        self.number(row, "original_weight", kpi.weight)
+        self.number(row, "weighted", weighted_score(kpi), SCORE_FORMAT)
+        grid.text(row, layout.col("warnings"), "\n".join(w.message_th for w in warnings), f.text())
+        if "note" in layout.keys:
+            grid.text(row, layout.col("note"), kpi.note or "", f.text())
+
+    def total_row(self, row: int, warnings: list[Problem]) -> None:
+        f, grid, layout, ctx = self.f, self.grid, self.layout, self.ctx
+        fill = {"bold": True, "bg_color": TOTAL_FILL}
+        label_fmt = f.text(align="center", **fill)
+        for col in range(layout.last + 1):
+            grid.blank(row, col, label_fmt)
+        label = TOTAL_LABEL.format(year=ctx.year_text(self.score.submission.fiscal_year))
+        grid.text(row, 0, label, label_fmt, last_col=1)
+        if self.score.total is not None:
+            self.number(row, "score", self.score.total, SCORE_FORMAT, **fill)
         else:
-            ws.write_blank(row, 3, None, st.weight)
-        row += 1
+            grid.text(row, layout.col("score"), "-", label_fmt)
+        top = self.score.top_level
+        base = sum((k.effective_weight for k in top if k.effective_weight is not None), Decimal(0))
+        self.number(row, "weight", base, **fill)
+        self.number(row, "original_weight", sum((k.weight for k in top), Decimal(0)), **fill)
+        parts = [w for k in top if (w := weighted_score(k)) is not None]
+        if parts:
+            self.number(row, "weighted", sum(parts, Decimal(0)), SCORE_FORMAT, **fill)
+        if warnings:
+            text = "\n".join(w.message_th for w in warnings)
+            grid.text(row, layout.col("warnings"), text, f.text(bg_color=TOTAL_FILL))
 
-    base = sum(float(k.effective_weight) for k in score.top_level if k.effective_weight is not None)
-    ws.write_string(row, 0, "", st.total_label)
-    ws.write_string(row, 1, f"คะแนนที่ได้รับตามคำรับรองฯ ประจำปีงบประมาณ พ.ศ. {year}", st.total_label)
-    if score.total is not None:
-        ws.write_number(row, 2, float(score.total), st.total_score)
-    else:
-        ws.write_string(row, 2, "-", st.total_score)
-    ws.write_number(row, 3, base, st.total_weight)
 
-    ws.set_column(0, 0, 8)
-    ws.set_column(1, 1, 70)
-    ws.set_column(2, 2, 16)
-    ws.set_column(3, 3, 10)
-    return ws
+def write_division_sheet(ctx: ReportContext, page: DivisionPage) -> Any:
+    writer = _Writer(ctx, page)
+    writer.write()
+    return writer.ws
+
+
+def _shown(ctx: ReportContext, value: Decimal | None) -> str:
+    """A number roughly as its cell shows it, for measuring."""
+    if value is None:
+        return ""
+    return ctx.digits(f"{value:,.4f}".rstrip("0").rstrip("."))
+
+
+def column_widths(ctx: ReportContext, score: DivisionScore, layout: Layout) -> list[float]:
+    """Widths in Excel units: the summary fills an A4 portrait page; officer columns fit their text."""
+    size = ctx.formats.font_size
+    kpis = score.kpis
+    sample_score = ctx.digits("0.0000")
+
+    def fit(texts: list[str], heading: str, *, minimum: float = 5, maximum: float = 40) -> float:
+        body = widths.fit_width(texts, size, minimum=minimum, maximum=maximum)
+        head = widths.fit_width(heading.split("\n"), size, bold=True, minimum=minimum, maximum=maximum)
+        return max(body, head)
+
+    def numbers(values: list[Decimal | None], heading: str) -> float:
+        return fit([_shown(ctx, v) for v in values], heading, minimum=7)
+
+    result: dict[str, float] = {
+        "code": fit([ctx.digits(k.code) for k in kpis], CODE_HEADING, minimum=6),
+        # a status such as รายงานรอบ ๑๒ เดือน may take two lines rather than widen the printed table
+        "score": max(
+            fit([sample_score], HEADINGS["score"], minimum=10),
+            min(widths.fit_width([k.status or "" for k in kpis], size), 20),
+        ),
+        "self_score": fit([sample_score], HEADINGS["self_score"], minimum=10),
+        "weight": numbers([k.effective_weight for k in kpis] + [Decimal(100)], HEADINGS["weight"]),
+    }
+    page = widths.page_units(PORTRAIT_WIDTH_PX, len(layout.summary))
+    room = page - sum(result[k] for k in layout.summary if k != "name")
+    deepest = max((k.depth for k in kpis), default=0)
+    longest = widths.fit_width([k.name for k in kpis], size, maximum=1000) + 3 * deepest
+    result["name"] = round(max(min(room, longest), 30), 1)
+
+    verified_heading = HEADINGS[layout.officer[0]]
+    result.update(
+        {
+            "result": numbers([k.result for k in kpis], verified_heading),
+            "verified_result": numbers([k.result for k in kpis], verified_heading),
+            "self_result": numbers([k.self_result for k in kpis], HEADINGS["self_result"]),
+            "unit": fit([k.unit or "" for k in kpis], HEADINGS["unit"], minimum=8, maximum=20),
+            "method": fit([METHOD_TH.get(k.method or "", "") for k in kpis], HEADINGS["method"], maximum=20),
+            **{
+                f"level{i + 1}": numbers([k.levels[i] for k in kpis], HEADINGS[f"level{i + 1}"])
+                for i in range(5)
+            },
+            "original_weight": numbers([k.weight for k in kpis], HEADINGS["original_weight"]),
+            "weighted": fit([sample_score], HEADINGS["weighted"], minimum=12),
+            "warnings": LONG_TEXT_WIDTH,
+            "note": LONG_TEXT_WIDTH,
+        }
+    )
+    return [result[key] for key in layout.keys]

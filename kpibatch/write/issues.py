@@ -1,4 +1,6 @@
-"""The issues sheet: every error, warning and superseded file, with file, sheet and cell."""
+"""The issues sheet: every error, warning and superseded file, with file, sheet and cell, in Thai
+and English, errors first, so the planning officer can tell each division what to fix.
+"""
 
 from __future__ import annotations
 
@@ -6,41 +8,83 @@ from typing import Any
 
 from kpibatch.problems import Problem
 from kpibatch.write.context import ReportContext
+from kpibatch.write.grid import Grid
+
+NAME = "ปัญหา"
+TITLE = "ข้อผิดพลาดและคำเตือน / Errors and warnings {period}"
+NONE_FOUND = "ไม่มีข้อผิดพลาดหรือคำเตือน / No errors or warnings"
+SEVERITY = {"error": "ข้อผิดพลาด / error", "warning": "คำเตือน / warning"}
+COLUMNS = (
+    ("severity", "ระดับ / Severity", 16.0),
+    ("file", "ไฟล์ / File", 28.0),
+    ("sheet", "ชีต / Sheet", 14.0),
+    ("cell", "เซลล์ / Cell", 10.0),
+    ("message_th", "ข้อความ", 48.0),
+    ("message_en", "Message", 48.0),
+    ("fix", "วิธีแก้ / Fix", 48.0),
+    ("code", "รหัสปัญหา / Code", 22.0),
+)
+ERROR_RED = "#C00000"
+TITLE_ROW = 0
+HEADING_ROW = 2
+FIRST_ROW = 3
+
+
+class IssuesSheet:
+    fixed_names: tuple[str, ...] = (NAME,)
+
+    def write(self, ctx: ReportContext) -> None:
+        write_issues(ctx, NAME, ctx.group.problems())
+
+
+def issue_values(problem: Problem) -> dict[str, str]:
+    data = problem.to_dict()
+    return {
+        "severity": SEVERITY.get(problem.severity, problem.severity),
+        "file": problem.file,
+        "sheet": problem.sheet,
+        "cell": problem.cell,
+        "message_th": problem.message_th,
+        "message_en": problem.message_en,
+        "fix": "\n".join(part for part in (data["fix_th"], data["fix_en"]) if part),
+        "code": problem.code,
+    }
 
 
 def write_issues(ctx: ReportContext, name: str, problems: list[Problem]) -> Any:
     ws = ctx.workbook.add_worksheet(name)
-    st = ctx.styles
-    headers = (
-        "ระดับ / Severity",
-        "รหัส / Code",
-        "ไฟล์ / File",
-        "ชีต / Sheet",
-        "เซลล์ / Cell",
-        "ข้อความ (ไทย)",
-        "Message (English)",
-        "วิธีแก้ / Fix",
+    f = ctx.formats
+    last_col = len(COLUMNS) - 1
+    grid = Grid(ws, [width for _, _, width in COLUMNS], f.font_size)
+    grid.text(
+        TITLE_ROW,
+        0,
+        TITLE.format(period=ctx.period_text()),
+        f.title(),
+        last_col=last_col,
     )
-    for col, label in enumerate(headers):
-        ws.write_string(0, col, label, st.header)
-    for row, problem in enumerate(problems, start=1):
-        values = (
-            "ข้อผิดพลาด / error" if problem.severity == "error" else "คำเตือน / warning",
-            problem.code,
-            problem.file,
-            problem.sheet,
-            problem.cell,
-            problem.message_th,
-            problem.message_en,
-            " / ".join(p for p in (problem.to_dict()["fix_th"], problem.to_dict()["fix_en"]) if p),
-        )
-        for col, value in enumerate(values):
-            ws.write_string(row, col, str(value), st.wrap)
-    if not problems:
-        ws.write_string(1, 0, "ไม่มีข้อผิดพลาดหรือคำเตือน / No errors or warnings", st.text)
-    ws.set_column(0, 1, 18)
-    ws.set_column(2, 2, 30)
-    ws.set_column(3, 4, 14)
-    ws.set_column(5, 7, 60)
-    ws.freeze_panes(1, 0)
+    for col, (_, heading, _) in enumerate(COLUMNS):
+        grid.text(HEADING_ROW, col, heading, f.header())
+
+    plain, error_fmt = f.text(), f.text(font_color=ERROR_RED)
+    # errors first, then warnings; within each, the order the files and cells were checked in
+    row = FIRST_ROW
+    for problem in sorted(problems, key=lambda p: p.severity != "error"):
+        values = issue_values(problem)
+        for col, (key, _, _) in enumerate(COLUMNS):
+            fmt = error_fmt if key == "severity" and problem.severity == "error" else plain
+            grid.text(row, col, values[key], fmt)
+        row += 1
+    if problems:
+        ws.autofilter(HEADING_ROW, 0, row - 1, last_col)
+    else:
+        grid.text(row, 0, NONE_FOUND, plain, last_col=last_col)
+        row += 1
+    ctx.finish(
+        grid,
+        heading_rows=(HEADING_ROW, HEADING_ROW),
+        freeze=(FIRST_ROW, 0),
+        landscape=True,
+        print_area=(TITLE_ROW, 0, row - 1, last_col),
+    )
     return ws

@@ -1,57 +1,259 @@
-"""The first sheet: every division's total and rank, and where the numbers came from."""
+"""The first sheet: every division's total and rank, a bar chart of the totals, and a footer that
+says when the workbook was made and from which files (with their SHA-256), so a printed copy can be
+traced back to exactly what the divisions sent.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
 
-from kpibatch.consolidate import Group
+from kpibatch.consolidate import FileOutcome, overview_frame
+from kpibatch.write import widths
 from kpibatch.write.context import ReportContext
+from kpibatch.write.grid import Grid
+from kpibatch.write.page import PORTRAIT_HEIGHT_PT, PORTRAIT_WIDTH_PX
+from kpibatch.write.styles import INTEGER_FORMAT, SCORE_FORMAT, number_format
+
+NAME = "ภาพรวม"
+TITLE = "ภาพรวมผลคะแนน ตามคำรับรองการปฏิบัติราชการ {period}"
+COLUMNS = ("division", "total", "rank", "assessed", "not_assessed", "weakest", "weakest_score", "warnings")
+COLUMN = {key: i for i, key in enumerate(COLUMNS)}
+# Headings over two rows: a column's own heading spans both, or a group heading sits over two columns.
+HEADINGS = {
+    "division": "หน่วยงาน",
+    "total": "คะแนน\nรวม",
+    "rank": "อันดับ",
+    "warnings": "คำ\nเตือน",
+}
+GROUP_HEADINGS = (("assessed", "not_assessed", "ตัวชี้วัด"), ("weakest", "weakest_score", "ตัวชี้วัดที่คะแนนต่ำสุด"))
+SUB_HEADINGS = {
+    "assessed": "ประเมิน",
+    "not_assessed": "ไม่ได้\nประเมิน",
+    "weakest": "ข้อ",
+    "weakest_score": "คะแนน",
+}
+WRAPPED_WIDTH = 27.0
+"""Division names and KPI names wrap at this width (Excel units) so the table stays near one page."""
+
+TITLE_ROW = 0
+SUMMARY_ROW = 1
+HEADING_ROW = 3
+SUB_HEADING_ROW = 4
+FIRST_ROW = 5
+CHART_BAR_PX = 44
+CHART_MIN_PX = 280
+CHART_MAX_PX = 6000
+SPACER_ROW_PT = 15.0
+COLOUR_SCALE = {
+    "type": "3_color_scale",
+    "min_type": "num",
+    "min_value": 1,
+    "min_color": "#F8696B",
+    "mid_type": "num",
+    "mid_value": 3,
+    "mid_color": "#FFEB84",
+    "max_type": "num",
+    "max_value": 5,
+    "max_color": "#63BE7B",
+}
+"""Scores run from 1 to 5 whatever the group's spread, so the colours mean the same every round."""
+
+CHART_TITLE = "คะแนนรวมของแต่ละหน่วยงาน"
+NO_DIVISION = "ไม่มีหน่วยงานที่ผ่านการตรวจในรอบนี้ / No division was accepted"
+STATUS_USED = "ใช้ในรายงาน"
+STATUS_SUPERSEDED = "ถูกแทนที่ด้วยไฟล์ที่ส่งทีหลัง"
+STATUS_REJECTED = "ไม่ผ่านการตรวจ"
 
 
-def write_overview(
-    ctx: ReportContext, name: str, group: Group, frame: pd.DataFrame, sheet_of: dict[str, str]
-) -> Any:
+class OverviewSheet:
+    fixed_names: tuple[str, ...] = (NAME,)
+
+    def write(self, ctx: ReportContext) -> None:
+        write_overview(ctx, NAME)
+
+
+def source_files(ctx: ReportContext) -> list[tuple[FileOutcome, str]]:
+    """Every file of the group with what became of it: used, superseded, rejected."""
+    group = ctx.group
+    files = [(o, STATUS_USED) for o in group.accepted]
+    files += [(old, STATUS_SUPERSEDED) for old, _ in group.superseded]
+    files += [(o, STATUS_REJECTED) for o in group.rejected]
+    return files
+
+
+def write_overview(ctx: ReportContext, name: str) -> Any:
     ws = ctx.workbook.add_worksheet(name)
-    st = ctx.styles
-    ws.merge_range(
+    f = ctx.formats
+    group = ctx.group
+    frame = overview_frame(group)
+    last_col = len(COLUMNS) - 1
+    grid = Grid(ws, _column_widths(ctx), f.font_size)
+
+    grid.text(
+        TITLE_ROW,
         0,
-        0,
-        0,
-        6,
-        f"ภาพรวมผลคะแนน ตามคำรับรองการปฏิบัติราชการ ประจำปีงบประมาณ พ.ศ. "
-        f"{ctx.year_text(group.fiscal_year)} {ctx.round_text(group.round)}",
-        st.title,
+        TITLE.format(period=ctx.period_text()),
+        f.title(),
+        last_col=last_col,
     )
-    headers = ("หน่วยงาน", "คะแนนรวม", "อันดับ", "ตัวชี้วัดที่ประเมิน", "ไม่ได้ประเมิน", "ตัวชี้วัดที่คะแนนต่ำสุด", "คำเตือน")
-    for col, label in enumerate(headers):
-        ws.write_string(2, col, label, st.header)
-    row = 3
+    files = source_files(ctx)
+    summary = ctx.digits(
+        f"หน่วยงาน {len(group.divisions)} แห่ง · ไฟล์ที่ได้รับ {len(files)} ไฟล์ · "
+        f"ไม่ผ่านการตรวจ {len(group.rejected)} ไฟล์ · ถูกแทนที่ {len(group.superseded)} ไฟล์"
+    )
+    grid.text(SUMMARY_ROW, 0, summary, f.get(align="center", text_wrap=True), last_col=last_col)
+    _write_headings(grid, f.header())
+
+    row = FIRST_ROW
+    text, centre = f.text(), f.text(align="center")
+    score_fmt, int_fmt = _num(ctx, SCORE_FORMAT), _num(ctx, INTEGER_FORMAT)
     for record in frame.itertuples(index=False):
-        ws.write_string(row, 0, record.division, st.wrap)
+        grid.text(row, COLUMN["division"], record.division, text)
         if record.total_decimal is not None:
-            ws.write_number(row, 1, float(record.total_decimal), st.score)
-            ws.write_number(row, 2, int(record.rank), st.code)
+            grid.number(row, COLUMN["total"], record.total_decimal, score_fmt, centre)
+            grid.number(row, COLUMN["rank"], int(record.rank), int_fmt, centre)
         else:
-            ws.write_string(row, 1, "-", st.code)
-            ws.write_string(row, 2, "-", st.code)
-        ws.write_number(row, 3, int(record.assessed), st.code)
-        ws.write_number(row, 4, int(record.not_assessed), st.code)
-        weakest = f"{record.weakest_code} {record.weakest_name}" if record.weakest_code else ""
-        ws.write_string(row, 5, weakest, st.wrap)
-        ws.write_number(row, 6, int(record.warnings), st.code)
+            grid.text(row, COLUMN["total"], "-", centre)
+            grid.text(row, COLUMN["rank"], "-", centre)
+        grid.number(row, COLUMN["assessed"], int(record.assessed), int_fmt, centre)
+        grid.number(row, COLUMN["not_assessed"], int(record.not_assessed), int_fmt, centre)
+        # pandas turns a missing code into NaN, which is truthy
+        has_weakest = isinstance(record.weakest_code, str)
+        weakest = f"{ctx.digits(record.weakest_code)} {record.weakest_name}" if has_weakest else ""
+        grid.text(row, COLUMN["weakest"], weakest, text)
+        lowest = None if pd.isna(record.weakest_score) else record.weakest_score
+        grid.number(row, COLUMN["weakest_score"], lowest, score_fmt, centre)
+        grid.number(row, COLUMN["warnings"], int(record.warnings), int_fmt, centre)
         row += 1
-    row += 1
-    ws.write_string(
-        row, 0, f"สร้างเมื่อ / Generated at {ctx.generated_at.isoformat(timespec='seconds')}", st.small
+    last_data = row - 1
+
+    if group.divisions:
+        ws.conditional_format(FIRST_ROW, COLUMN["total"], last_data, COLUMN["total"], COLOUR_SCALE)
+        row = _insert_chart(ctx, grid, name, row + 1, last_data)
+    else:
+        grid.text(row, 0, NO_DIVISION, text, last_col=last_col)
+        row += 1
+
+    row = _write_footer(ctx, grid, row + 1, files, last_col)
+    ctx.finish(
+        grid,
+        heading_rows=(HEADING_ROW, SUB_HEADING_ROW),
+        freeze=(FIRST_ROW, 0),
+        print_area=(TITLE_ROW, 0, row - 1, last_col),
     )
-    for record in frame.itertuples(index=False):
-        row += 1
-        ws.write_string(row, 0, f"{record.file}  SHA-256 {record.sha256}", st.small)
-    ws.set_column(0, 0, 45)
-    ws.set_column(1, 4, 14)
-    ws.set_column(5, 5, 50)
-    ws.set_column(6, 6, 10)
-    del sheet_of
     return ws
+
+
+def _write_headings(grid: Grid, header: Any) -> None:
+    for key, heading in HEADINGS.items():
+        grid.tall_text(HEADING_ROW, SUB_HEADING_ROW, COLUMN[key], heading, header)
+    for first, last, heading in GROUP_HEADINGS:
+        grid.text(HEADING_ROW, COLUMN[first], heading, header, last_col=COLUMN[last])
+    for key, heading in SUB_HEADINGS.items():
+        grid.text(SUB_HEADING_ROW, COLUMN[key], heading, header)
+
+
+def _num(ctx: ReportContext, base: str) -> Any:
+    return ctx.formats.number(base, border=1, align="center")
+
+
+def _insert_chart(ctx: ReportContext, grid: Grid, name: str, row: int, last_data: int) -> int:
+    """A native bar chart of the totals under the table; returns the first row below it."""
+    f = ctx.formats
+    count = last_data - FIRST_ROW + 1
+    height = min(max(CHART_MIN_PX, 100 + CHART_BAR_PX * count), CHART_MAX_PX)
+    font = {"name": f.font_name, "size": f.small_size}
+    chart = ctx.workbook.add_chart({"type": "bar"})
+    chart.add_series(
+        {
+            "name": "คะแนนรวม",
+            "categories": [name, FIRST_ROW, COLUMN["division"], last_data, COLUMN["division"]],
+            "values": [name, FIRST_ROW, COLUMN["total"], last_data, COLUMN["total"]],
+            "fill": {"color": "#4472C4"},
+            "data_labels": {
+                "value": True,
+                "num_format": number_format(SCORE_FORMAT, ctx.thai_digits),
+                "font": font,
+            },
+            "gap": 60,
+        }
+    )
+    chart.set_title(
+        {
+            "name": CHART_TITLE,
+            "name_font": {**font, "size": f.font_size, "bold": True},
+        }
+    )
+    chart.set_legend({"none": True})
+    # In an xlsxwriter bar chart the x axis is the horizontal value axis and the y axis lists the
+    # categories; reversed, the first division is on top as in the table, and every one is labelled.
+    chart.set_x_axis(
+        {
+            "min": 0,
+            "max": 5,
+            "major_unit": 1,
+            "num_format": number_format("0", ctx.thai_digits),
+            "num_font": font,
+            "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}},
+        }
+    )
+    chart.set_y_axis({"reverse": True, "num_font": font, "interval_unit": 1})
+    width_px = widths.units_to_px(grid.span_width(0, len(COLUMNS) - 1))
+    chart.set_size({"width": round(width_px), "height": height})
+    grid.ws.insert_chart(row, 0, chart, {"x_offset": 0, "y_offset": 0, "object_position": 1})
+    rows = math.ceil(height / (SPACER_ROW_PT * widths.PX_PER_PT)) + 1
+    for r in range(row, row + rows):
+        grid.fix_height(r, SPACER_ROW_PT)  # fixed heights, so the footer starts below the chart everywhere
+    grid.keep_together(
+        row - 1,  # with the empty row above it: the chart is drawn a pixel above its anchor
+        row + rows - 1,
+        page_px=PORTRAIT_WIDTH_PX,
+        page_height_pt=PORTRAIT_HEIGHT_PT,
+        repeated=(HEADING_ROW, SUB_HEADING_ROW),
+    )
+    return row + rows
+
+
+def _write_footer(
+    ctx: ReportContext, grid: Grid, row: int, files: list[tuple[FileOutcome, str]], last_col: int
+) -> int:
+    """When and from what: the generation time, then every file of the group with its SHA-256."""
+    f = ctx.formats
+    grid.text(row, 0, f"สร้างเมื่อ / Generated at {ctx.generated_text()}", f.small(), last_col=last_col)
+    row += 1
+    status_last = COLUMN["rank"]
+    heading = f.small(bold=True, border=1)
+    grid.text(row, 0, "ไฟล์ต้นฉบับ / Source file", heading)
+    grid.text(row, 1, "สถานะ / Status", heading, last_col=status_last)
+    grid.text(row, status_last + 1, "SHA-256", heading, last_col=last_col)
+    row += 1
+    cell = f.small(border=1)
+    digest = f.small(border=1, font_size=max(f.small_size - 2, 8))  # 64 hex digits on one line
+    for outcome, status in files:
+        grid.text(row, 0, outcome.name, cell)
+        grid.text(row, 1, status, cell, last_col=status_last)
+        sha = outcome.source.sha256 if outcome.source else "-"
+        grid.text(row, status_last + 1, sha, digest, last_col=last_col)
+        row += 1
+    return row
+
+
+def _column_widths(ctx: ReportContext) -> list[float]:
+    size = ctx.formats.font_size
+    score = widths.fit_width([ctx.digits("0.0000")], size)
+    result: dict[str, float] = {}
+    for key in COLUMNS:
+        heading = HEADINGS.get(key) or SUB_HEADINGS[key]
+        result[key] = widths.fit_width(heading.split("\n"), size, bold=True, minimum=6)
+    result["total"] = max(result["total"], score)
+    result["weakest_score"] = max(result["weakest_score"], score)
+    result["division"] = result["weakest"] = WRAPPED_WIDTH
+    # on a wide enough page the two text columns take the room left over
+    room = widths.page_units(PORTRAIT_WIDTH_PX, len(COLUMNS)) - sum(result.values())
+    if room > 0:
+        result["division"] += room / 2
+        result["weakest"] += room / 2
+    return [round(result[key], 1) for key in COLUMNS]

@@ -1,59 +1,82 @@
-"""Cell formats shared by every sheet of the consolidated workbook (Thai font, 4-decimal scores)."""
+"""Cell formats of the consolidated workbook: the Thai font, borders, and numeric formats.
+
+Formats are made on demand and cached, so each distinct look is one xlsxwriter format. Numbers are
+always written as numeric cells; with ``--thai-digits`` their number format carries a locale prefix
+that makes Excel and LibreOffice show Thai digits while the value stays a number.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 SCORE_FORMAT = "0.0000"
-WEIGHT_FORMAT = "0.##"
-THAI_DIGITS_LCID = "[$-D07041E]"
-"""Number-format prefix that makes Excel show Thai digits while the cell stays numeric."""
+INTEGER_FORMAT = "#,##0"
+DECIMAL_FORMAT = "#,##0.0###"
+THAI_DIGITS_PREFIX = "[$-D00041E]"
+"""Numeral shape 0D (Thai digits), calendar 00 (the locale's default), locale 041E (Thai).
+
+Excel also accepts ``[$-D07041E]`` (calendar 07, Thai Buddhist), but LibreOffice drops a format with
+calendar 07 on a number and shows it as General; calendar 00 works in both.
+"""
+
+HEADER_FILL = "#D9E1F2"
+TOTAL_FILL = "#F2F2F2"
+OFFICER_FILL = "#FFF2CC"
+MUTED = "#595959"
 
 
 def number_format(base: str, thai_digits: bool) -> str:
-    return f"{THAI_DIGITS_LCID}{base}" if thai_digits else base
+    return f"{THAI_DIGITS_PREFIX}{base}" if thai_digits else base
 
 
-@dataclass
-class Styles:
-    """The workbook's formats, created once per workbook."""
-
-    title: Any
-    header: Any
-    text: Any
-    wrap: Any
-    code: Any
-    score: Any
-    weight: Any
-    status: Any
-    total_label: Any
-    total_score: Any
-    total_weight: Any
-    note: Any
-    small: Any
-
-
-def make_styles(workbook: Any, font_name: str, font_size: int, thai_digits: bool) -> Styles:
-    def fmt(**props: Any) -> Any:
-        base = {"font_name": font_name, "font_size": font_size, "valign": "top"}
-        base.update(props)
-        return workbook.add_format(base)
-
-    score_fmt = number_format(SCORE_FORMAT, thai_digits)
-    weight_fmt = number_format(WEIGHT_FORMAT, thai_digits)
-    return Styles(
-        title=fmt(bold=True, font_size=font_size + 2, align="center"),
-        header=fmt(bold=True, align="center", valign="vcenter", border=1, bg_color="#D9E1F2", text_wrap=True),
-        text=fmt(border=1),
-        wrap=fmt(border=1, text_wrap=True),
-        code=fmt(border=1, align="center"),
-        score=fmt(border=1, num_format=score_fmt, align="center"),
-        weight=fmt(border=1, num_format=weight_fmt, align="center"),
-        status=fmt(border=1, align="center", text_wrap=True, italic=True),
-        total_label=fmt(bold=True, border=1, text_wrap=True),
-        total_score=fmt(bold=True, border=1, num_format=score_fmt, align="center"),
-        total_weight=fmt(bold=True, border=1, num_format=weight_fmt, align="center"),
-        note=fmt(text_wrap=True),
-        small=fmt(font_size=max(font_size - 4, 8), text_wrap=True),
+def plain_number_format(value: Decimal | float) -> str:
+    """``#,##0`` for whole numbers, otherwise up to four decimals (``0.##`` would print ``10.``)."""
+    return (
+        INTEGER_FORMAT if Decimal(str(value)) == Decimal(str(value)).to_integral_value() else DECIMAL_FORMAT
     )
+
+
+class Formats:
+    """The workbook's formats, keyed by their properties; every format starts from the report font."""
+
+    def __init__(self, workbook: Any, font_name: str, font_size: int, thai_digits: bool) -> None:
+        self._workbook = workbook
+        self._cache: dict[tuple[tuple[str, Any], ...], Any] = {}
+        self.font_name = font_name
+        self.font_size = font_size
+        self.thai_digits = thai_digits
+
+    @property
+    def title_size(self) -> int:
+        return self.font_size + 2
+
+    @property
+    def small_size(self) -> int:
+        return max(self.font_size - 4, 8)
+
+    def get(self, **props: Any) -> Any:
+        merged: dict[str, Any] = {"font_name": self.font_name, "font_size": self.font_size, "valign": "top"}
+        merged.update(props)
+        key = tuple(sorted(merged.items()))
+        if key not in self._cache:
+            self._cache[key] = self._workbook.add_format(merged)
+        return self._cache[key]
+
+    def number(self, base: str, **props: Any) -> Any:
+        return self.get(num_format=number_format(base, self.thai_digits), **props)
+
+    def title(self) -> Any:
+        return self.get(
+            bold=True, font_size=self.title_size, align="center", valign="vcenter", text_wrap=True
+        )
+
+    def header(self, **props: Any) -> Any:
+        base = {"bold": True, "align": "center", "valign": "vcenter", "border": 1, "text_wrap": True}
+        return self.get(**{"bg_color": HEADER_FILL, **base, **props})
+
+    def text(self, **props: Any) -> Any:
+        return self.get(**{"border": 1, "text_wrap": True, **props})
+
+    def small(self, **props: Any) -> Any:
+        return self.get(**{"font_size": self.small_size, "text_wrap": True, "font_color": MUTED, **props})

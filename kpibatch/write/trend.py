@@ -13,6 +13,8 @@ from typing import Any
 
 from kpibatch.batch.crash import crash_point
 from kpibatch.write.context import ReportContext
+from kpibatch.write.grid import Grid
+from kpibatch.write.styles import SCORE_FORMAT
 
 TREND_SHEET = "แนวโน้ม"
 CHART_MAX_DIVISIONS = 12
@@ -33,44 +35,52 @@ class Trend:
     rows: tuple[TrendRow, ...]
 
 
+class TrendSheet:
+    """Writes the trend sheet when the report context carries a trend (from the ledger)."""
+
+    fixed_names: tuple[str, ...] = (TREND_SHEET,)
+
+    def write(self, ctx: ReportContext) -> None:
+        if ctx.trend is not None:
+            write_trend(ctx, TREND_SHEET, ctx.trend)
+
+
 def write_trend(ctx: ReportContext, name: str, trend: Trend) -> Any:
     ws = ctx.workbook.add_worksheet(name)
-    st = ctx.styles
+    f = ctx.formats
     last_col = len(trend.rounds) + 1
+    grid = Grid(ws, [45.0] + [16.0] * last_col, f.font_size)
     arrow = " → ".join(ctx.digits(str(r)) for r in trend.rounds)
-    ws.merge_range(
-        0,
-        0,
-        0,
-        last_col,
-        f"แนวโน้มผลคะแนนรายหน่วยงาน ประจำปีงบประมาณ พ.ศ. {ctx.year_text(trend.fiscal_year)} (รอบ {arrow} เดือน)",
-        st.title,
+    title = (
+        f"แนวโน้มผลคะแนนรายหน่วยงาน ประจำปีงบประมาณ พ.ศ. {ctx.year_text(trend.fiscal_year)} (รอบ {arrow} เดือน)"
     )
-    ws.write_string(2, 0, "หน่วยงาน", st.header)
+    grid.text(0, 0, title, f.title(), last_col=last_col)
+    grid.text(2, 0, "หน่วยงาน", f.header())
     for col, round_ in enumerate(trend.rounds, start=1):
-        ws.write_string(2, col, ctx.round_text(round_), st.header)
-    ws.write_string(2, last_col, "เปลี่ยนแปลงจากรอบก่อน", st.header)
+        grid.text(2, col, ctx.round_text(round_), f.header())
+    grid.text(2, last_col, "เปลี่ยนแปลงจากรอบก่อน", f.header())
+    score = f.number(SCORE_FORMAT, border=1, align="center")
+    centred = f.text(align="center")
     row = 3
     for item in trend.rows:
-        ws.write_string(row, 0, item.division, st.wrap)
+        grid.text(row, 0, item.division, f.text())
         for col, round_ in enumerate(trend.rounds, start=1):
             total = item.totals.get(round_)
             if total is not None:
-                ws.write_number(row, col, float(total), st.score)
+                grid.number(row, col, total, score, centred)
             else:
-                ws.write_string(row, col, "ไม่ได้ส่ง" if round_ not in item.totals else "-", st.code)
+                grid.text(row, col, "ไม่ได้ส่ง" if round_ not in item.totals else "-", centred)
         latest = item.totals.get(trend.rounds[-1])
         previous = item.totals.get(trend.rounds[-2]) if len(trend.rounds) > 1 else None
         if latest is not None and previous is not None:
-            ws.write_number(row, last_col, float(latest - previous), st.score)
+            grid.number(row, last_col, latest - previous, score, centred)
         else:
-            ws.write_string(row, last_col, "-", st.code)
+            grid.text(row, last_col, "-", centred)
         row += 1
-    ws.set_column(0, 0, 45)
-    ws.set_column(1, last_col, 16)
     crash_point("writing")
     if 0 < len(trend.rows) <= CHART_MAX_DIVISIONS:
         _chart(ctx, ws, name, trend)
+    ctx.finish(grid, heading_rows=(2, 2), freeze=(3, 1), landscape=True)
     return ws
 
 

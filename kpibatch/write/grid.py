@@ -1,0 +1,124 @@
+"""A worksheet seen as a grid of known column widths: every cell of the report is written here.
+
+Text goes in with ``write_string`` only, so nothing a division typed can become a formula, a link or
+a number. Every row's height is set from the text it holds: neither LibreOffice nor Excel re-fits
+rows with wrapped text reliably when they open a file (LibreOffice keeps the default height, and
+neither fits merged cells), and a clipped KPI name on a signed printout is not acceptable.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from kpibatch.write import widths
+
+DEFAULT_ROW_PT = 15.0
+"""Height of a row nobody sized: Excel's default for its default font."""
+PAGE_FILL = 0.95
+"""Share of a page's height the page-break estimate counts on filling."""
+
+
+class Grid:
+    def __init__(self, ws: Any, column_widths: list[float], font_size: int) -> None:
+        self.ws = ws
+        self.widths = column_widths
+        self.font_size = font_size
+        self._heights: dict[int, float] = {}
+        for col, width in enumerate(column_widths):
+            ws.set_column(col, col, width)
+
+    def span_width(self, first_col: int, last_col: int) -> float:
+        """Width of merged columns in Excel units, the gaps between them included."""
+        gaps = (last_col - first_col) * widths.COLUMN_GAP_PX / widths.COLUMN_UNIT_PX
+        return sum(self.widths[first_col : last_col + 1]) + gaps
+
+    def _fit(self, row: int, text: str, fmt: Any, width: float, space_after: float = 0.0) -> None:
+        size = fmt.font_size or self.font_size
+        lines = widths.line_count(text, width, size, bold=bool(fmt.bold), indent=fmt.indent or 0)
+        self.fit_lines(row, lines, size, space_after)
+
+    def fit_lines(self, row: int, lines: int, size: float, space_after: float = 0.0) -> None:
+        """Make ``row`` at least tall enough for ``lines`` lines at ``size`` points."""
+        height = widths.row_height(lines, size) + space_after
+        self._heights[row] = max(self._heights.get(row, 0.0), height)
+
+    def fix_height(self, row: int, points: float) -> None:
+        self._heights[row] = points
+
+    def text(
+        self,
+        row: int,
+        col: int,
+        text: str,
+        fmt: Any,
+        *,
+        last_col: int | None = None,
+        space_after: float = 0.0,
+    ) -> None:
+        """A string cell, merged across ``col..last_col`` when given; ``space_after`` adds points
+        below the text (paragraphs under a table)."""
+        end = last_col if last_col is not None else col
+        width = self.span_width(col, end)
+        if end > col:
+            self.ws.merge_range(row, col, row, end, "", fmt)
+        if not text:
+            self.ws.write_blank(row, col, None, fmt)  # an empty cell, not an empty string
+            return
+        self.ws.write_string(row, col, text, fmt)
+        self._fit(row, text, fmt, width, space_after)
+
+    def tall_text(self, first_row: int, last_row: int, col: int, text: str, fmt: Any) -> None:
+        """A string cell merged down ``first_row..last_row`` (its height is the rows' heights)."""
+        self.ws.merge_range(first_row, col, last_row, col, "", fmt)
+        self.ws.write_string(first_row, col, text, fmt)
+
+    def number(self, row: int, col: int, value: Decimal | float | int | None, fmt: Any, blank: Any) -> None:
+        """A numeric cell, or a blank cell in ``blank``'s format when there is no value."""
+        if value is None:
+            self.ws.write_blank(row, col, None, blank)
+            return
+        self.ws.write_number(row, col, float(value), fmt)
+        self.fit_lines(row, 1, fmt.font_size or self.font_size)
+
+    def blank(self, row: int, col: int, fmt: Any) -> None:
+        self.ws.write_blank(row, col, None, fmt)
+
+    def height(self, row: int) -> float:
+        return self._heights.get(row, DEFAULT_ROW_PT)
+
+    def keep_together(
+        self,
+        first_row: int,
+        last_row: int,
+        *,
+        page_px: float,
+        page_height_pt: float,
+        repeated: tuple[int, int],
+    ) -> None:
+        """Start a new printed page at ``first_row`` if rows ``first_row..last_row`` (a chart, say)
+        would otherwise be cut by a page break.
+
+        Pages are laid out as the spreadsheet will: scaled to fit ``page_px`` wide, the ``repeated``
+        heading rows at the top of every page after the first. Only what this grid set is known, so
+        the estimate keeps a margin.
+        """
+        table_px = sum(widths.units_to_px(w) + widths.COLUMN_GAP_PX for w in self.widths)
+        scale = min(1.0, page_px / table_px) if table_px else 1.0
+        room = page_height_pt * PAGE_FILL / scale
+        heading = sum(self.height(r) for r in range(repeated[0], repeated[1] + 1))
+        page, used, first_page = 0, 0.0, 0
+        for row in range(last_row + 1):
+            h = self.height(row)
+            if used + h > room:
+                page, used = page + 1, heading
+            used += h
+            if row == first_row:
+                first_page = page
+        block = sum(self.height(r) for r in range(first_row, last_row + 1))
+        if page != first_page and block + heading <= room:
+            self.ws.set_h_pagebreaks([first_row])
+
+    def finish(self) -> None:
+        for row, points in sorted(self._heights.items()):
+            self.ws.set_row(row, points)

@@ -1,0 +1,160 @@
+"""How much room Thai text takes in the report's font: column widths and the height of wrapped rows.
+
+xlsxwriter's autofit measures Calibri 11, but the report is set in TH Sarabun New 16 pt, whose
+glyphs are wider per character and whose Thai vowel and tone marks sit above or below the consonant
+without taking any width. The advance widths below are those of Laksaman, the TLWG font derived from
+TH Sarabun PSK (the same design family and metrics as TH Sarabun New).
+
+Column widths are in Excel's unit, the width of a digit of the workbook's default font (Calibri 11,
+7 pixels); LibreOffice uses the same unit when Calibri or its metric twin Carlito is installed.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from functools import lru_cache
+
+
+def _table(numbers: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in numbers.split())
+
+
+# Advance widths in thousandths of an em: printable ASCII (U+0020..U+007E) and the Thai block
+# (U+0E00..U+0E7F; marks that sit above or below a consonant are 0), regular and bold.
+_REGULAR_ASCII = _table(
+    "324 221 312 606 543 879 636 180 285 285 428 618 243 324 243 406 544 544 544 544 544 544 544 544 "
+    "544 544 243 243 618 618 618 425 806 601 568 610 648 527 527 639 663 221 397 565 530 824 663 731 "
+    "568 732 570 529 570 700 586 884 628 550 637 294 394 294 619 529 306 517 603 497 603 562 309 467 "
+    "586 215 233 475 300 904 586 598 603 603 326 424 357 586 512 762 478 506 482 312 230 312 625 "
+)
+_REGULAR_THAI = _table(
+    "0 580 568 574 591 591 613 442 552 567 568 574 780 780 639 639 515 693 800 816 588 588 568 646 "
+    "503 631 643 643 573 573 672 672 639 601 564 484 568 573 639 503 591 658 573 642 682 582 559 588 "
+    "536 0 475 475 0 0 0 0 0 0 0 0 0 0 0 618 305 567 356 364 367 308 600 0 0 0 0 0 0 0 0 676 675 675 "
+    "675 675 675 675 675 675 675 675 785 1048 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 "
+    "0 0 0 0 0 0 0 0 "
+)
+_BOLD_ASCII = _table(
+    "339 252 437 694 552 1034 731 254 367 367 515 627 258 339 258 415 568 568 568 568 568 568 568 568 "
+    "568 568 258 258 627 627 627 434 860 678 595 649 690 538 538 682 709 245 424 618 540 863 709 779 "
+    "586 779 594 549 633 725 634 920 640 595 678 351 403 351 628 565 315 552 654 521 654 588 382 499 "
+    "636 245 257 511 320 956 636 619 648 648 370 445 388 628 538 722 524 543 538 383 266 383 634 "
+)
+_BOLD_THAI = _table(
+    "0 588 624 648 606 606 681 478 586 609 624 648 849 849 639 639 559 740 828 866 609 609 588 658 "
+    "538 651 669 669 622 622 725 725 639 627 580 494 588 600 639 570 606 693 600 658 703 592 579 571 "
+    "511 0 505 505 0 0 0 0 0 0 0 0 0 0 0 585 312 594 379 404 379 314 657 0 0 0 0 0 0 0 0 676 685 685 "
+    "685 685 685 685 685 685 685 685 789 1048 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 "
+    "0 0 0 0 0 0 0 0 "
+)
+OTHER_EM = 0.72
+"""Anything else (…, ×, letters of other scripts): about as wide as the widest common glyphs."""
+
+COLUMN_UNIT_PX = 7.0
+"""Excel's column width unit: the widest digit of the workbook's default font (Calibri 11), in pixels."""
+COLUMN_GAP_PX = 5.0
+"""Excel draws a column ``w`` units wide as ``7·w + 5`` pixels."""
+CELL_PADDING_PX = 8.0
+"""Room for the cell's inner margins and borders on both sides."""
+LINE_HEIGHT = 1.72
+"""A line of TH Sarabun New takes 1.72 times the font size: its ascent and descent leave room for
+marks above and below the consonants (Laksaman's typographic ascender, descender and gap)."""
+ROW_PADDING_PT = 2.0
+PX_PER_PT = 96 / 72
+INDENT_PX = 3 * COLUMN_UNIT_PX
+"""One level of a format's indent: three digits' width."""
+FIT_TOLERANCE_PX = 0.5
+"""Text measured exactly as wide as the room fits (widths are rounded to a tenth of a unit)."""
+THAI_BREAK_SLACK_EM = 1.5
+"""Room left unused at the end of a line where a Thai run breaks: about half a Thai word."""
+
+
+def _char_em(ch: str, bold: bool) -> float:
+    code = ord(ch)
+    if 0x20 <= code < 0x7F:
+        return (_BOLD_ASCII if bold else _REGULAR_ASCII)[code - 0x20] / 1000
+    if 0x0E00 <= code < 0x0E80:
+        return (_BOLD_THAI if bold else _REGULAR_THAI)[code - 0x0E00] / 1000
+    if unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+        return 0.0  # combining marks and zero-width characters of other scripts
+    return OTHER_EM
+
+
+@lru_cache(maxsize=65536)
+def _em(line: str, bold: bool) -> float:
+    """Width of one line in em; cached, since a report measures the same words over and over."""
+    return sum(_char_em(ch, bold) for ch in line)
+
+
+def text_px(text: str, size_pt: float, *, bold: bool = False) -> float:
+    """Width in pixels of the longest line of ``text``."""
+    factor = size_pt * PX_PER_PT
+    return max((_em(line, bold) * factor for line in text.split("\n")), default=0.0)
+
+
+def units_to_px(units: float) -> float:
+    return units * COLUMN_UNIT_PX
+
+
+def px_to_units(px: float) -> float:
+    return px / COLUMN_UNIT_PX
+
+
+def fit_width(
+    texts: list[str], size_pt: float, *, bold: bool = False, minimum: float = 4.0, maximum: float = 80.0
+) -> float:
+    """Column width (Excel units) that shows the widest text on one line, within the limits."""
+    widest = max((text_px(t, size_pt, bold=bold) for t in texts), default=0.0)
+    units = px_to_units(widest + CELL_PADDING_PX - COLUMN_GAP_PX)
+    return min(max(math.ceil(units * 10) / 10, minimum), maximum)
+
+
+def page_units(page_px: float, columns: int) -> float:
+    """The sum of ``columns`` column widths (Excel units) that exactly fills ``page_px``."""
+    return px_to_units(page_px - COLUMN_GAP_PX * columns)
+
+
+def _breakable(word: str) -> bool:
+    """Thai runs break between words, which are not spaced; other words break only at spaces."""
+    return any("\u0e00" <= ch <= "\u0e7f" for ch in word)
+
+
+def line_count(text: str, width_units: float, size_pt: float, *, bold: bool = False, indent: int = 0) -> int:
+    """How many lines ``text`` wraps to in a column ``width_units`` wide.
+
+    Words are filled greedily. Thai writes no spaces between words, and Excel and LibreOffice break a
+    Thai run at any word boundary in it, so a Thai run fills the line it starts on; each such break
+    loses on average half a word at the end of the line (``THAI_BREAK_SLACK_EM``). A run of other
+    text wider than a line is broken anywhere, as both programs do.
+    """
+    room = units_to_px(width_units) + COLUMN_GAP_PX - CELL_PADDING_PX - indent * INDENT_PX
+    room = max(room, 1.0) + FIT_TOLERANCE_PX
+    slack = min(THAI_BREAK_SLACK_EM * size_pt * PX_PER_PT, room / 2)
+    space = text_px(" ", size_pt, bold=bold)
+    total = 0
+    for paragraph in text.split("\n"):
+        lines, used = 1, 0.0
+        for word in paragraph.split(" "):
+            width = text_px(word, size_pt, bold=bold)
+            gap = space if used else 0.0
+            if used + gap + width <= room:
+                used += gap + width
+                continue
+            if _breakable(word):
+                used += gap + width
+                while used > room:
+                    used -= room - slack
+                    lines += 1
+                continue
+            if used:
+                lines += 1
+            lines += math.ceil(width / room) - 1
+            used = width - (math.ceil(width / room) - 1) * room
+        total += lines
+    return total
+
+
+def row_height(lines: int, size_pt: float) -> float:
+    """Row height in points for ``lines`` lines of text at ``size_pt``."""
+    return round(max(lines, 1) * size_pt * LINE_HEIGHT + ROW_PADDING_PT, 1)
