@@ -258,13 +258,11 @@ def _find_header(
     return None
 
 
-def _read_kpis(sheet: RawSheet, out: _Collector) -> tuple[list[KpiRow], bool] | None:
-    header = _find_header(sheet, contract.kpi_column, "code", ("name", "weight", "result"))
-    if header is None:
-        out.add(HeaderMissing, sheet=sheet.name, cell="A1")
-        return None
-    header_row, columns = header
-    missing = [c for c in contract.REQUIRED_KPI_COLUMNS if c not in columns]
+def _missing_columns(
+    sheet: RawSheet, header_row: int, columns: dict[str, int], required: tuple[str, ...], out: _Collector
+) -> bool:
+    """Report each required column the header row lacks; True when any is missing."""
+    missing = [c for c in required if c not in columns]
     for column in missing:
         th, en = FIELD_LABELS[column]
         out.add(
@@ -274,7 +272,16 @@ def _read_kpis(sheet: RawSheet, out: _Collector) -> tuple[list[KpiRow], bool] | 
             column_th=th,
             column_en=en,
         )
-    if missing:
+    return bool(missing)
+
+
+def _read_kpis(sheet: RawSheet, out: _Collector) -> tuple[list[KpiRow], bool] | None:
+    header = _find_header(sheet, contract.kpi_column, "code", ("name", "weight", "result"))
+    if header is None:
+        out.add(HeaderMissing, sheet=sheet.name, cell="A1")
+        return None
+    header_row, columns = header
+    if _missing_columns(sheet, header_row, columns, contract.REQUIRED_KPI_COLUMNS, out):
         return None
 
     rows: list[KpiRow] = []
@@ -366,17 +373,7 @@ def _read_reallocations(sheet: RawSheet, out: _Collector) -> list[Reallocation]:
             out.add(HeaderMissing, sheet=sheet.name, cell="A1")
         return []
     header_row, columns = header
-    for column in contract.REQUIRED_REALLOCATION_COLUMNS:
-        if column not in columns:
-            th, en = FIELD_LABELS[column]
-            out.add(
-                ColumnMissing,
-                sheet=sheet.name,
-                cell=f"{header_row + 1}:{header_row + 1}",
-                column_th=th,
-                column_en=en,
-            )
-    if any(c not in columns for c in contract.REQUIRED_REALLOCATION_COLUMNS):
+    if _missing_columns(sheet, header_row, columns, contract.REQUIRED_REALLOCATION_COLUMNS, out):
         return []
 
     moves: list[Reallocation] = []
