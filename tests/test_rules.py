@@ -181,3 +181,22 @@ def test_template_version_newer_than_program(tmp_path: Path) -> None:
     wb.defined_names["KPIBATCH_TEMPLATE_VERSION"] = DefinedName("KPIBATCH_TEMPLATE_VERSION", attr_text="9")
     wb.save(path)
     assert problems(path) == [("template-too-new", "", "KPIBATCH_TEMPLATE_VERSION")]
+
+
+def test_missing_required_columns_name_the_header_row(tmp_path: Path) -> None:
+    columns = ("code", "name", "result", "status")
+    path = write_submission(tmp_path / "c.xlsx", [kpi("1", 100, result=5)], columns=columns, title_rows=2)
+    outcome = check_file(path, ScoreOptions())
+    assert [(p.code, p.sheet, p.cell, p.params["column_en"]) for p in outcome.errors] == [
+        ("column-missing", "KPIs", "3:3", "Weight")
+    ]
+
+
+def test_reallocation_sheet_without_the_to_column(tmp_path: Path) -> None:
+    path = write_submission(tmp_path / "r.xlsx", BASE)
+    wb = openpyxl.load_workbook(path)
+    ws = wb.create_sheet("Reallocations")
+    ws.append(["from", "weight", "to ?"])
+    ws.append(["3", 20, "2"])
+    wb.save(path)
+    assert problems(path) == [("column-missing", "Reallocations", "1:1")]

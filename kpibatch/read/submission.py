@@ -367,7 +367,7 @@ def _read_kpi_row(sheet: RawSheet, r: int, columns: dict[str, int], out: _Collec
 
 
 def _read_reallocations(sheet: RawSheet, out: _Collector) -> list[Reallocation]:
-    header = _find_header(sheet, contract.reallocation_column, "from", ("to",))
+    header = _find_header(sheet, contract.reallocation_column, "from", ("to", "weight"))
     if header is None:
         if any(clean_text(v) for row in sheet.rows for v in row):
             out.add(HeaderMissing, sheet=sheet.name, cell="A1")
