@@ -17,7 +17,7 @@ from pathlib import Path
 
 from kpibatch.config import Settings
 from kpibatch.consolidate import FileOutcome, Group, consolidate
-from kpibatch.fsutil import write_atomic, write_text_atomic
+from kpibatch.fsutil import sweep_temp_files, write_atomic, write_text_atomic
 from kpibatch.read import read_submission
 from kpibatch.read.workbook import list_workbooks
 from kpibatch.results import group_dict
@@ -111,6 +111,7 @@ def run_batch(
 ) -> RunReport:
     """Check every file, consolidate by (fiscal year, round) and write each group's outputs."""
     report = RunReport()
+    sweep_temp_files(out)
     for outcome in check_files(files, settings):
         report.outcomes.append(outcome)
         if on_file is not None:
