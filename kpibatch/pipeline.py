@@ -21,6 +21,7 @@ from kpibatch.fsutil import sweep_temp_files, write_atomic, write_text_atomic
 from kpibatch.read import read_submission
 from kpibatch.read.workbook import list_workbooks
 from kpibatch.results import group_dict
+from kpibatch.safety import clip_submission
 from kpibatch.score import ScoreOptions, score_division
 from kpibatch.validate import validate
 from kpibatch.write import report_filename, write_report
@@ -43,7 +44,8 @@ def check_file(path: Path, options: ScoreOptions) -> FileOutcome:
     problems = list(read.problems)
     sub = read.submission
     if sub is not None:
-        problems += validate(sub, read.problems)
+        sub, cut = clip_submission(sub)
+        problems += cut + validate(sub, read.problems)
     group = sub.group if sub is not None else None
     if sub is None or any(p.severity == "error" for p in problems):
         return FileOutcome(path=path, source=read.source, score=None, problems=problems, group=group)

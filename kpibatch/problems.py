@@ -357,6 +357,14 @@ class NothingAssessed(Warning_):
     template_en = "No KPI is assessed this round, so there is no total"
 
 
+class TextTooLong(Warning_):
+    code = "text-too-long"
+    template_th = "{field_th} ยาว {length} ตัวอักษร เกินกว่าที่ Excel รับได้ ({limit}) จึงถูกตัดให้สั้นลง"
+    template_en = "{field_en} is {length} characters long, more than Excel holds ({limit}); it was cut"
+    fix_th = "ย่อข้อความให้สั้นลง"
+    fix_en = "Shorten the text."
+
+
 class Superseded(Warning_):
     code = "superseded"
     template_th = "ไฟล์นี้ถูกแทนที่ด้วย {newer} ซึ่งส่งทีหลังสำหรับ {division} ปี {fiscal_year} รอบ {round}"

@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "input_templates" / "examples"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.append(str(ROOT))  # the hostile-corpus builders in fuzz/ (after an installed kpibatch)
 
 
 @pytest.fixture(scope="session")

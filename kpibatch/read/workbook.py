@@ -18,6 +18,7 @@ from typing import Any
 import openpyxl
 
 from kpibatch.model import SourceFile
+from kpibatch.text import restore_control_chars
 
 Cell = tuple[int, int]
 """(row, column), both 0-based."""
@@ -94,7 +95,7 @@ def _load_sheet(ws: Any) -> RawSheet:
     for r, row in enumerate(ws.iter_rows()):
         values: list[Any] = []
         for c, cell in enumerate(row):
-            value = getattr(cell, "value", None)
+            value = restore_control_chars(getattr(cell, "value", None))
             values.append(value)
             if isinstance(value, int | float) and not isinstance(value, bool):
                 fmt = getattr(cell, "number_format", None) or ""

@@ -9,10 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import xlsxwriter
-
 from kpibatch.config import Settings
 from kpibatch.consolidate import Group, overview_frame
+from kpibatch.safety import SafeWorkbook
 from kpibatch.write.context import ReportContext
 from kpibatch.write.division import write_division_sheet
 from kpibatch.write.issues import write_issues
@@ -35,7 +34,7 @@ def report_filename(group: Group) -> str:
 
 
 def write_report(group: Group, path: Path, settings: Settings, generated_at: dt.datetime) -> Path:
-    workbook = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
+    workbook = SafeWorkbook(str(path), WORKBOOK_OPTIONS)
     workbook.set_properties({"title": f"KPI {group.key}", "created": generated_at.replace(tzinfo=None)})
     ctx = ReportContext(
         workbook=workbook,
