@@ -18,10 +18,12 @@ from pathlib import Path
 from kpibatch.config import Settings
 from kpibatch.consolidate import FileOutcome, Group, consolidate
 from kpibatch.fsutil import sweep_temp_files, write_atomic, write_text_atomic
+from kpibatch.problems import Problem
 from kpibatch.read import read_submission
+from kpibatch.read.precheck import Limits, precheck, problem_for_exception
 from kpibatch.read.workbook import list_workbooks
 from kpibatch.results import group_dict
-from kpibatch.safety import clip_submission
+from kpibatch.safety import clip_submission, require_defused_xml
 from kpibatch.score import ScoreOptions, score_division
 from kpibatch.validate import validate
 from kpibatch.write import report_filename, write_report
@@ -38,10 +40,26 @@ def score_options(settings: Settings) -> ScoreOptions:
     return ScoreOptions(floor=Decimal(settings.floor))
 
 
-def check_file(path: Path, options: ScoreOptions) -> FileOutcome:
-    """Read, validate and score one workbook; every problem in it is collected."""
+def check_file(path: Path, options: ScoreOptions, limits: Limits | None = None) -> FileOutcome:
+    """Read, validate and score one workbook; every problem in it is collected.
+
+    A file that fails the cheap checks (``precheck``) is never opened by a parser, and whatever a
+    parser still raises on a damaged file becomes a rejection with a reason, never a crash of the run.
+    """
+    try:
+        early = precheck(path, limits)
+        if any(p.severity == "error" for p in early):
+            return FileOutcome(path=path, source=None, score=None, problems=early)
+        return _check_file(path, options, early)
+    except Exception as exc:  # the last line of defence: one damaged file must not stop the batch
+        return FileOutcome(
+            path=path, source=None, score=None, problems=[problem_for_exception(exc, path.name)]
+        )
+
+
+def _check_file(path: Path, options: ScoreOptions, early: list[Problem]) -> FileOutcome:
     read = read_submission(path)
-    problems = list(read.problems)
+    problems = [*early, *read.problems]
     sub = read.submission
     if sub is not None:
         sub, cut = clip_submission(sub)
@@ -98,9 +116,11 @@ def write_group(group: Group, out: Path, settings: Settings, generated_at: dt.da
 
 def check_files(files: Iterable[Path], settings: Settings) -> Iterator[FileOutcome]:
     """Check every file, yielding outcomes as they are ready (the order of ``files``)."""
+    require_defused_xml()
     options = score_options(settings)
+    limits = Limits.from_settings(settings)
     for path in files:
-        yield check_file(path, options)
+        yield check_file(path, options, limits)
 
 
 def run_batch(

@@ -111,14 +111,19 @@ def is_lock_or_hidden(path: Path) -> bool:
     return name.startswith(("~$", ".")) or name.endswith((".tmp", ".part", ".crdownload"))
 
 
+SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".csv"}
+"""Only .xlsx and .xlsm are read; the others are listed so that they are rejected with a reason
+(save as .xlsx) rather than silently left in the inbox."""
+
+
 def list_workbooks(folder: Path) -> list[Path]:
-    """Every ``.xlsx``/``.xlsm`` directly in ``folder``, in a stable order."""
+    """Every spreadsheet-like file directly in ``folder``, in a stable order."""
     found = []
     with os.scandir(folder) as entries:
         for entry in entries:
             path = Path(entry.path)
             if not entry.is_file() or is_lock_or_hidden(path):
                 continue
-            if path.suffix.lower() in {".xlsx", ".xlsm"}:
+            if path.suffix.lower() in SPREADSHEET_SUFFIXES:
                 found.append(path)
     return sorted(found, key=lambda p: p.name)
