@@ -191,6 +191,14 @@ def malformed_sheet(source: bytes) -> bytes:
     return edit_member(source, KPI_SHEET, lambda data: data[: len(data) * 2 // 3])
 
 
+def bad_cell(source: bytes, cell: bytes = b'<c r="B5" s="2" t="s"><v>99999</v></c>') -> bytes:
+    """Well-formed XML that openpyxl still fails on: a shared-string index past the table (IndexError),
+    ``t="n"`` holding text (ValueError), a style index past the stylesheet (IndexError)."""
+    return edit_member(
+        source, KPI_SHEET, lambda data: re.sub(rb'<c r="B5"[^>]*>.*?</c>', cell, data, count=1)
+    )
+
+
 # --- sheets too large to read --------------------------------------------------------------------
 
 

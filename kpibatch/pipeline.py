@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -47,10 +48,14 @@ def check_file(path: Path, options: ScoreOptions, limits: Limits | None = None) 
     parser still raises on a damaged file becomes a rejection with a reason, never a crash of the run.
     """
     try:
-        early = precheck(path, limits)
-        if any(p.severity == "error" for p in early):
-            return FileOutcome(path=path, source=None, score=None, problems=early)
-        return _check_file(path, options, early)
+        with warnings.catch_warnings():
+            # openpyxl warns about parts it ignores (a missing stylesheet, data validation
+            # extensions): nothing a division can act on, and noise in an unattended run's log
+            warnings.simplefilter("ignore")
+            early = precheck(path, limits)
+            if any(p.severity == "error" for p in early):
+                return FileOutcome(path=path, source=None, score=None, problems=early)
+            return _check_file(path, options, early)
     except Exception as exc:  # the last line of defence: one damaged file must not stop the batch
         return FileOutcome(
             path=path, source=None, score=None, problems=[problem_for_exception(exc, path.name)]

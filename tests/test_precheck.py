@@ -198,13 +198,33 @@ def test_macros_are_ignored_with_a_warning_and_the_file_is_scored(tmp_path: Path
     assert warning.severity == "warning" and "never run" in warning.message_en
 
 
-def test_a_parser_failure_after_the_precheck_becomes_a_reasoned_rejection(tmp_path: Path) -> None:
+def test_broken_xml_after_the_precheck_becomes_a_reasoned_rejection(tmp_path: Path) -> None:
     path = put(tmp_path, "malformed.xlsx", corpus.malformed_sheet(SOURCE))
     assert precheck(path) == []
     outcome = check_file(path, ScoreOptions())
     [problem] = outcome.errors
-    assert problem.code == "read-failed" and problem.params["kind"] == "ParseError"
+    assert problem.code == "xml-invalid" and "ParseError" in problem.message_en
     assert problem.file == "malformed.xlsx"
+
+
+@pytest.mark.parametrize(
+    ("cell", "kind"),
+    [
+        (b'<c r="B5" s="2" t="s"><v>99999</v></c>', "IndexError"),
+        (b'<c r="B5" s="2" t="n"><v>x</v></c>', "ValueError"),
+        (b'<c r="B5" s="2" t="d"><v>x</v></c>', "ValueError"),
+        (b'<c r="B5" s="99" t="n"><v>1</v></c>', "IndexError"),
+    ],
+)
+def test_any_exception_openpyxl_raises_becomes_a_rejection_naming_its_type(
+    tmp_path: Path, cell: bytes, kind: str
+) -> None:
+    path = put(tmp_path, "bad_cell.xlsx", corpus.bad_cell(SOURCE, cell))
+    assert precheck(path) == []
+    outcome = check_file(path, ScoreOptions())
+    [problem] = outcome.errors
+    assert problem.code == "read-failed" and problem.params["kind"] == kind
+    assert kind in problem.message_th and kind in problem.message_en
 
 
 def test_calamine_errors_map_to_the_same_reasons(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+from xml.etree.ElementTree import ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as safe_fromstring
@@ -519,7 +520,7 @@ def problem_for_exception(exc: BaseException, file: str) -> Problem:
     reports an encrypted workbook as ``PasswordError`` and unsafe or broken XML as ``XmlError``.
     """
     cause = exc.__cause__ or exc.__context__
-    if isinstance(cause, DefusedXmlException):  # openpyxl wraps it in a ValueError
+    if isinstance(cause, DefusedXmlException | ParseError):  # openpyxl wraps them in a ValueError
         exc = cause
     kind = type(exc).__name__
     detail = str(exc)[:300] or kind
@@ -536,6 +537,8 @@ def problem_for_exception(exc: BaseException, file: str) -> Problem:
             return ZipDamaged(file=file, params={"detail": f"{kind}: {detail}"})
     if isinstance(exc, DefusedXmlException):
         return XmlDeclaresEntities(file=file, params={"member": "?"})
+    if isinstance(exc, ParseError):
+        return XmlInvalid(file=file, params={"detail": f"{kind}: {detail}"})
     if isinstance(exc, zipfile.BadZipFile | zlib.error):
         return ZipDamaged(file=file, params={"detail": f"{kind}: {detail}"})
     if isinstance(exc, FileNotFoundError):
