@@ -59,30 +59,32 @@ def png() -> bytes:
     return b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
-def docx() -> bytes:
+def zip_of(members: dict[str, str | bytes]) -> bytes:
+    """A zip holding ``members`` in order (stored, as small containers usually are)."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as z:
-        z.writestr("[Content_Types].xml", "<Types/>")
-        z.writestr("word/document.xml", "<document/>")
+        for name, data in members.items():
+            z.writestr(name, data)
     return out.getvalue()
+
+
+def docx() -> bytes:
+    return zip_of({"[Content_Types].xml": "<Types/>", "word/document.xml": "<document/>"})
 
 
 def ods() -> bytes:
-    """An OpenDocument spreadsheet: the ``mimetype`` member comes first, stored."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as z:
-        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
-        z.writestr("content.xml", "<office:document-content/>")
-        z.writestr("META-INF/manifest.xml", "<manifest/>")
-    return out.getvalue()
+    """An OpenDocument spreadsheet: the ``mimetype`` member comes first."""
+    return zip_of(
+        {
+            "mimetype": "application/vnd.oasis.opendocument.spreadsheet",
+            "content.xml": "<office:document-content/>",
+            "META-INF/manifest.xml": "<manifest/>",
+        }
+    )
 
 
 def xlsb() -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as z:
-        z.writestr("[Content_Types].xml", "<Types/>")
-        z.writestr("xl/workbook.bin", b"\x83\x01\x00")
-    return out.getvalue()
+    return zip_of({"[Content_Types].xml": "<Types/>", "xl/workbook.bin": b"\x83\x01\x00"})
 
 
 def old_xls() -> bytes:
@@ -136,12 +138,7 @@ def zip_encrypted_flag(source: bytes) -> bytes:
 
 
 def many_members(count: int) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as z:
-        z.writestr("[Content_Types].xml", "<Types/>")
-        for i in range(count):
-            z.writestr(f"xl/media/x{i}.bin", b"")
-    return out.getvalue()
+    return zip_of({"[Content_Types].xml": "<Types/>", **{f"xl/media/x{i}.bin": b"" for i in range(count)}})
 
 
 def ratio_bomb(source: bytes, expanded_mb: int) -> bytes:

@@ -21,18 +21,7 @@ from fuzz.workbooks import Formula, Percent, write_workbook
 from kpibatch import contract
 from kpibatch.text import to_thai_digits
 
-COLUMNS = (
-    "code",
-    "name",
-    "unit",
-    "weight",
-    "method",
-    "direction",
-    *contract.LEVELS,
-    "result",
-    "status",
-    "note",
-)
+COLUMNS = tuple(c for c in contract.KPI_COLUMNS if c != "verified_result")
 
 CONTROL = "".join(chr(c) for c in (*range(0x01, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)))
 thai_text = st.text(alphabet="กขคงจฉชซญดตถทนบปผพฟมยรลวศสหอฮะาิีึืุูเแโใไ่้๊๋็์ ", max_size=30)
