@@ -224,7 +224,7 @@ def _check_one(path: str) -> dict[str, Any]:
     from kpibatch.score import ScoreOptions
 
     started = time.perf_counter()
-    record: dict[str, Any] = {"file": Path(path).name}
+    record: dict[str, Any] = {"file": path}
     try:
         outcome = check_file(Path(path), ScoreOptions())
     except BaseException:  # counted as a traceback: check_file must never let one out
@@ -257,7 +257,7 @@ def summarize(
     codes: Counter[str] = Counter(c for r in records.values() for c in r.get("codes", []))
     kinds: Counter[str] = Counter(k for r in records.values() for k in r.get("exception_kinds", []))
     seconds = sorted(r["seconds"] for r in records.values() if "seconds" in r)
-    intact = sum(1 for p in paths if digests.get(p.name) is not None and _digest(p) == digests[p.name])
+    intact = sum(1 for p in paths if digests.get(str(p)) is not None and _digest(p) == digests[str(p)])
     return {
         "files": len(paths),
         "accepted": outcomes["accepted"],
@@ -273,13 +273,15 @@ def summarize(
         "seconds_median": seconds[len(seconds) // 2] if seconds else 0.0,
         "seconds_max": seconds[-1] if seconds else 0.0,
         "peak_rss_mb": max((r.get("peak_rss_mb", 0.0) for r in records.values()), default=0.0),
-        "examples": {r["file"]: r for r in records.values() if r["outcome"] in ("traceback", "worker_died")},
+        "examples": {
+            Path(r["file"]).name: r for r in records.values() if r["outcome"] in ("traceback", "worker_died")
+        },
     }
 
 
 def run_in_process(paths: list[Path]) -> dict[str, Any]:
-    digests = {p.name: _digest(p) for p in paths}
-    records = {p.name: _check_one(str(p)) for p in paths}
+    digests = {str(p): _digest(p) for p in paths}
+    records = {str(p): _check_one(str(p)) for p in paths}
     return summarize(paths, records, digests)
 
 
@@ -303,7 +305,7 @@ def run_isolated(
 ) -> dict[str, Any]:
     """Check ``paths`` in limited worker processes; a copy that kills its worker is re-run alone to
     name it, and counted as ``worker_died`` (the pool of issue 7 rejects such a file with a reason)."""
-    digests = {p.name: _digest(p) for p in paths}
+    digests = {str(p): _digest(p) for p in paths}
     records: dict[str, dict[str, Any]] = {}
     pending = [str(p) for p in paths]
     suspects: list[str] = []
@@ -320,6 +322,6 @@ def run_isolated(
             try:
                 record = pool.submit(_check_limited, path, seconds).result()
             except cf.process.BrokenProcessPool:
-                record = {"file": Path(path).name, "outcome": "worker_died"}
+                record = {"file": path, "outcome": "worker_died"}
         records[record["file"]] = record
     return summarize(paths, records, digests)

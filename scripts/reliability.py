@@ -275,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     for failure in failures:
         print(f"FAILED: {failure}")
+    if args.keep is None:
+        shutil.rmtree(work, ignore_errors=True)
     return 1 if failures else 0
 
 

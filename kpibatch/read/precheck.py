@@ -66,18 +66,19 @@ _PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _OFFICE_DOCUMENT = _REL_NS + "/officeDocument"
 _WORKSHEET = _REL_NS + "/worksheet"
 _STRICT_REL = "http://purl.oclc.org/ooxml/officeDocument/relationships"
+_DEFAULTS = Settings()
 
 
 @dataclass(frozen=True)
 class Limits:
     """The limits a file must stay within before it is parsed (see ``Settings``)."""
 
-    max_file_bytes: int = 50 * MB
-    max_members: int = 1000
-    max_unzipped_bytes: int = 100 * MB
-    max_ratio: int = 100
-    max_rows: int = 10_000
-    max_columns: int = 256
+    max_file_bytes: int = _DEFAULTS.max_file_mb * MB
+    max_members: int = _DEFAULTS.max_zip_members
+    max_unzipped_bytes: int = _DEFAULTS.max_unzipped_mb * MB
+    max_ratio: int = _DEFAULTS.max_zip_ratio
+    max_rows: int = _DEFAULTS.max_sheet_rows
+    max_columns: int = _DEFAULTS.max_sheet_columns
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
@@ -230,7 +231,7 @@ def _check_directory(check: _Checker, book: zipfile.ZipFile, size: int) -> None:
     limits = check.limits
     infos = book.infolist()
     if len(infos) > limits.max_members:
-        raise check.reject(ZipTooManyMembers, count=len(infos), limit=limits.max_members)
+        raise check.reject(ZipTooManyMembers, count=f"{len(infos):,}", limit=f"{limits.max_members:,}")
     total = sum(info.file_size for info in infos)
     if total > limits.max_unzipped_bytes:
         check.add(ZipTooLarge, size_mb=_mb(total), limit_mb=_mb(limits.max_unzipped_bytes))
