@@ -42,7 +42,6 @@ def _load() -> None:
     from kpibatch.validate import validate
 
 
-KPIBATCH = str(ROOT / "kpibatch")
 SEEDS = Path(__file__).resolve().parent / "seeds"
 _WORK: list[Path] = []
 
@@ -59,9 +58,13 @@ def _input_path() -> Path:
 
 
 def _raised_by_kpibatch(exc: BaseException) -> bool:
-    """True when the innermost frame of the traceback is kpibatch's own code."""
+    """True when the innermost frame of the traceback is kpibatch's own code (wherever the kpibatch
+    in use lives: this checkout, or an installed copy)."""
+    import kpibatch
+
+    package = str(Path(kpibatch.__file__).resolve().parent) + os.sep
     frames = traceback.extract_tb(exc.__traceback__)
-    return bool(frames) and frames[-1].filename.startswith(KPIBATCH)
+    return bool(frames) and str(Path(frames[-1].filename).resolve()).startswith(package)
 
 
 def check_input(data: bytes) -> str:
