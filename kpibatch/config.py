@@ -86,6 +86,22 @@ class Settings:
     def ledger_path(self) -> Path:
         return self.ledger if self.ledger is not None else self.out / "ledger.sqlite3"
 
+    # Limits checked before a workbook is parsed (kpibatch/read/precheck.py). A KPI workbook is a few
+    # hundred kilobytes with a few hundred rows; these leave a wide margin and still keep a hostile
+    # file from reaching the parsers.
+    max_file_mb: int = 50
+    """Size of the file on disk."""
+    max_zip_members: int = 1000
+    """Parts inside the workbook's zip container."""
+    max_unzipped_mb: int = 100
+    """Total size of all parts once expanded, as the zip directory declares it."""
+    max_zip_ratio: int = 100
+    """Expansion ratio of one part (checked for parts over 1 MB expanded)."""
+    max_sheet_rows: int = 10_000
+    """Rows of a sheet that is read (declared dimension and real extent)."""
+    max_sheet_columns: int = 256
+    """Columns of a sheet that is read (256 = IV, the old Excel limit)."""
+
     def masked(self) -> dict[str, Any]:
         """The settings as plain values with secrets replaced by ``***``."""
         result: dict[str, Any] = {}

@@ -1,18 +1,107 @@
-"""File-system helpers: atomic writes, so a reader never sees a half-written output."""
+"""File-system helpers for durable outputs on every OS.
+
+Outputs are written to a temporary file beside the target and renamed over it, so a reader never
+sees a half-written workbook. A run killed mid-write leaves a ``.kpibatch-tmp-*`` file behind: the
+next run sweeps those (``sweep_temp_files``). On Windows the rename fails while the old workbook is
+open in Excel (a sharing violation surfaces as ``PermissionError``): the rename is retried for a few
+seconds, then the new output is written beside the old one under a dated name with a clear message,
+rather than failing the night's run.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import logging
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 TEMP_PREFIX = ".kpibatch-tmp-"
+STALE_AFTER_S = 600.0
+"""A temporary file this old belongs to no running write (a write takes seconds); safe to sweep
+even without the run lock."""
+REPLACE_ATTEMPTS = 5
+REPLACE_DELAY_S = 0.5
+
+log = logging.getLogger("kpibatch.fsutil")
+Replace = Callable[[Path, Path], None]
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename durable: POSIX needs the directory itself flushed; Windows cannot open one."""
+    flags = getattr(os, "O_DIRECTORY", None)
+    if flags is None:
+        return
+    fd = os.open(folder, os.O_RDONLY | flags)
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems (network shares) refuse fsync on directories
+        pass
+    finally:
+        os.close(fd)
+
+
+def beside_name(target: Path, now: dt.datetime | None = None) -> Path:
+    """``report.xlsx`` -> ``report (2024-01-31 0215).xlsx``, numbered if that exists too."""
+    stamp = (now or dt.datetime.now()).strftime("%Y-%m-%d %H%M%S")
+    candidate = target.with_name(f"{target.stem} ({stamp}){target.suffix}")
+    counter = 2
+    while candidate.exists():
+        candidate = target.with_name(f"{target.stem} ({stamp} {counter}){target.suffix}")
+        counter += 1
+    return candidate
+
+
+def replace_or_beside(
+    tmp: Path,
+    target: Path,
+    *,
+    replace: Replace = os.replace,
+    attempts: int = REPLACE_ATTEMPTS,
+    delay_s: float = REPLACE_DELAY_S,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Path:
+    """Rename ``tmp`` over ``target``; if the target stays locked, rename it beside and say so.
+
+    Returns the path the output really has. ``replace`` is the boundary where a real failure can
+    be injected (tests pass a function that raises ``PermissionError``, as Windows does).
+    """
+    for attempt in range(attempts):
+        try:
+            replace(tmp, target)
+            return target
+        except PermissionError:
+            if attempt + 1 < attempts:
+                sleep(delay_s * (attempt + 1))
+    beside = beside_name(target)
+    replace(tmp, beside)
+    log.warning(
+        "เขียนทับ %s ไม่ได้ (ไฟล์อาจเปิดอยู่ใน Excel) จึงบันทึกผลใหม่เป็น %s / "
+        "could not replace %s (it may be open in Excel); the new output is %s",
+        target,
+        beside.name,
+        target,
+        beside.name,
+    )
+    return beside
+
+
+@dataclass
+class AtomicWrite:
+    tmp: Path
+    """Where the writer writes."""
+    final: Path | None = None
+    """Where the output ended up: the target, or beside it when the target was locked."""
 
 
 @contextlib.contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
+def atomic_write(
+    target: Path, *, replace: Replace = os.replace, delay_s: float = REPLACE_DELAY_S
+) -> Iterator[AtomicWrite]:
     """Yield a temporary path beside ``target``; on success flush it and rename it over ``target``.
 
     On failure the temporary file is removed and any previous ``target`` is left as it was.
@@ -20,23 +109,65 @@ def atomic_path(target: Path) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=target.suffix, dir=target.parent)
     os.close(fd)
-    tmp = Path(name)
+    write = AtomicWrite(tmp=Path(name))
     try:
-        yield tmp
-        with open(tmp, "rb+") as handle:
+        yield write
+        with open(write.tmp, "rb+") as handle:
             os.fsync(handle.fileno())
-        os.replace(tmp, target)
+        write.final = replace_or_beside(write.tmp, target, replace=replace, delay_s=delay_s)
+        _fsync_dir(target.parent)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+            write.tmp.unlink()
         raise
 
 
-def write_atomic(target: Path, writer: Callable[[Path], None]) -> Path:
-    with atomic_path(target) as tmp:
-        writer(tmp)
-    return target
+@contextlib.contextmanager
+def atomic_path(target: Path, *, replace: Replace = os.replace) -> Iterator[Path]:
+    """``atomic_write`` for callers that only need the temporary path."""
+    with atomic_write(target, replace=replace) as write:
+        yield write.tmp
 
 
-def write_text_atomic(target: Path, text: str) -> Path:
-    return write_atomic(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+def write_atomic(
+    target: Path,
+    writer: Callable[[Path], None],
+    *,
+    replace: Replace = os.replace,
+    delay_s: float = REPLACE_DELAY_S,
+) -> Path:
+    """Write ``target`` through ``writer(tmp)``; returns where the output really is."""
+    with atomic_write(target, replace=replace, delay_s=delay_s) as write:
+        writer(write.tmp)
+    assert write.final is not None
+    return write.final
+
+
+def write_text_atomic(
+    target: Path, text: str, *, replace: Replace = os.replace, delay_s: float = REPLACE_DELAY_S
+) -> Path:
+    return write_atomic(
+        target, lambda tmp: tmp.write_text(text, encoding="utf-8"), replace=replace, delay_s=delay_s
+    )
+
+
+def sweep_temp_files(
+    root: Path, *, older_than_s: float = STALE_AFTER_S, now: float | None = None
+) -> list[Path]:
+    """Remove temporary files a killed run left under ``root``; returns what was removed."""
+    if not root.is_dir():
+        return []
+    cutoff = (time.time() if now is None else now) - older_than_s
+    removed = []
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            if not name.startswith(TEMP_PREFIX):
+                continue
+            path = Path(folder) / name
+            with contextlib.suppress(FileNotFoundError):
+                if path.lstat().st_mtime <= cutoff:
+                    path.unlink()
+                    removed.append(path)
+    if removed:
+        log.info("removed %d temporary files left by an interrupted run", len(removed))
+    return removed

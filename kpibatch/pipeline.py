@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -18,10 +19,13 @@ from pathlib import Path
 from kpibatch.config import Settings
 from kpibatch.consolidate import FileOutcome, Group, consolidate
 from kpibatch.deliver.report import write_report_html
-from kpibatch.fsutil import write_atomic, write_text_atomic
+from kpibatch.fsutil import sweep_temp_files, write_atomic, write_text_atomic
+from kpibatch.problems import Problem
 from kpibatch.read import read_submission
+from kpibatch.read.precheck import Limits, precheck, problem_for_exception
 from kpibatch.read.workbook import list_workbooks
 from kpibatch.results import group_dict
+from kpibatch.safety import clip_submission, require_defused_xml
 from kpibatch.score import ScoreOptions, score_division
 from kpibatch.validate import validate
 from kpibatch.write import report_filename, write_report
@@ -39,13 +43,34 @@ def score_options(settings: Settings) -> ScoreOptions:
     return ScoreOptions(floor=Decimal(settings.floor))
 
 
-def check_file(path: Path, options: ScoreOptions) -> FileOutcome:
-    """Read, validate and score one workbook; every problem in it is collected."""
+def check_file(path: Path, options: ScoreOptions, limits: Limits | None = None) -> FileOutcome:
+    """Read, validate and score one workbook; every problem in it is collected.
+
+    A file that fails the cheap checks (``precheck``) is never opened by a parser, and whatever a
+    parser still raises on a damaged file becomes a rejection with a reason, never a crash of the run.
+    """
+    try:
+        with warnings.catch_warnings():
+            # openpyxl warns about parts it ignores (a missing stylesheet, data validation
+            # extensions): nothing a division can act on, and noise in an unattended run's log
+            warnings.simplefilter("ignore")
+            early = precheck(path, limits)
+            if any(p.severity == "error" for p in early):
+                return FileOutcome(path=path, source=None, score=None, problems=early)
+            return _check_file(path, options, early)
+    except Exception as exc:  # the last line of defence: one damaged file must not stop the batch
+        return FileOutcome(
+            path=path, source=None, score=None, problems=[problem_for_exception(exc, path.name)]
+        )
+
+
+def _check_file(path: Path, options: ScoreOptions, early: list[Problem]) -> FileOutcome:
     read = read_submission(path)
-    problems = list(read.problems)
+    problems = [*early, *read.problems]
     sub = read.submission
     if sub is not None:
-        problems += validate(sub, read.problems)
+        sub, cut = clip_submission(sub)
+        problems += cut + validate(sub, read.problems)
     group = sub.group if sub is not None else None
     if sub is None or any(p.severity == "error" for p in problems):
         return FileOutcome(path=path, source=read.source, score=None, problems=problems, group=group)
@@ -104,9 +129,11 @@ def write_group(
 
 def check_files(files: Iterable[Path], settings: Settings) -> Iterator[FileOutcome]:
     """Check every file, yielding outcomes as they are ready (the order of ``files``)."""
+    require_defused_xml()
     options = score_options(settings)
+    limits = Limits.from_settings(settings)
     for path in files:
-        yield check_file(path, options)
+        yield check_file(path, options, limits)
 
 
 def run_batch(
@@ -119,6 +146,7 @@ def run_batch(
 ) -> RunReport:
     """Check every file, consolidate by (fiscal year, round) and write each group's outputs."""
     report = RunReport()
+    sweep_temp_files(out)
     for outcome in check_files(files, settings):
         report.outcomes.append(outcome)
         if on_file is not None:

@@ -114,6 +114,173 @@ class FormulaWithoutValue(Problem):
     fix_en = "Open the file in Excel and save it so that Excel calculates the value, or type the value."
 
 
+# --- the file before it is opened (kpibatch/read/precheck.py) -----------------------------------
+# These are found from the file's first bytes and its zip directory, before any parser sees it, so
+# that a hostile or broken file never reaches openpyxl or calamine.
+
+
+class FileEmpty(Problem):
+    code = "file-empty"
+    template_th = "ไฟล์ว่างเปล่า (0 ไบต์)"
+    template_en = "The file is empty (0 bytes)"
+    fix_th = "ส่งไฟล์อีกครั้ง ไฟล์อาจคัดลอกหรือบันทึกไม่สำเร็จ"
+    fix_en = "Send the file again; it may not have been copied or saved completely."
+
+
+class FileTooLarge(Problem):
+    code = "file-too-large"
+    template_th = "ไฟล์มีขนาด {size_mb} MB เกินขีดจำกัด {limit_mb} MB"
+    template_en = "The file is {size_mb} MB, over the limit of {limit_mb} MB"
+    fix_th = "ลบชีต รูปภาพ หรือข้อมูลที่ไม่เกี่ยวข้องกับตัวชี้วัดออก แล้วส่งใหม่"
+    fix_en = "Remove sheets, pictures or data not needed for the KPIs and resubmit."
+
+
+class FileVanished(Problem):
+    code = "file-vanished"
+    template_th = "ไฟล์ถูกย้าย เปลี่ยนชื่อ หรือลบระหว่างการประมวลผล ({detail})"
+    template_en = "The file was moved, renamed or deleted while the batch ran ({detail})"
+    fix_th = "ไม่ต้องทำอะไร ไฟล์ที่อยู่ในโฟลเดอร์รับไฟล์จะถูกอ่านในรอบถัดไป"
+    fix_en = "Nothing to do: whatever is in the inbox is read on the next run."
+
+
+class NotAWorkbook(Problem):
+    code = "not-a-workbook"
+    template_th = "ไฟล์นี้ไม่ใช่ไฟล์ Excel (.xlsx) แต่เป็น{kind_th}"
+    template_en = "This is not an Excel workbook (.xlsx) but {kind_en}"
+    fix_th = "เปิดข้อมูลใน Excel แล้วบันทึกเป็นชนิด Excel Workbook (.xlsx) ตามแม่แบบ แล้วส่งใหม่"
+    fix_en = (
+        "Open the data in Excel, save it as an Excel Workbook (.xlsx) following the template and resubmit."
+    )
+
+
+class OldFormat(Problem):
+    code = "old-format"
+    template_th = "ไฟล์เป็นชนิด {format} ซึ่งโปรแกรมไม่อ่าน"
+    template_en = "The file is in the {format} format, which kpibatch does not read"
+    fix_th = "เปิดไฟล์ใน Excel แล้วใช้ บันทึกเป็น > Excel Workbook (.xlsx) แล้วส่งใหม่"
+    fix_en = "Open it in Excel, use Save As > Excel Workbook (.xlsx) and resubmit."
+
+
+class WrongExtension(Problem):
+    code = "wrong-extension"
+    template_th = "ชื่อไฟล์ลงท้ายด้วย {suffix} แต่รับเฉพาะไฟล์ .xlsx หรือ .xlsm"
+    template_en = "The file name ends in {suffix}; only .xlsx and .xlsm files are read"
+    fix_th = "บันทึกเป็น Excel Workbook (.xlsx) แล้วส่งใหม่"
+    fix_en = "Save it as an Excel Workbook (.xlsx) and resubmit."
+
+
+class WorkbookEncrypted(Problem):
+    code = "workbook-encrypted"
+    template_th = "ไฟล์ถูกตั้งรหัสผ่าน (เข้ารหัส) จึงอ่านไม่ได้"
+    template_en = "The workbook is password-protected (encrypted) and cannot be read"
+    fix_th = (
+        "เปิดไฟล์ใน Excel ไปที่ ไฟล์ > ข้อมูล > ป้องกันเวิร์กบุ๊ก > เข้ารหัสด้วยรหัสผ่าน ลบรหัสผ่านให้ว่าง กดตกลง บันทึก แล้วส่งใหม่"
+    )
+    fix_en = (
+        "Open it in Excel, go to File > Info > Protect Workbook > Encrypt with Password, clear the "
+        "password, save and resubmit."
+    )
+
+
+class ZipTruncated(Problem):
+    code = "zip-truncated"
+    template_th = "ไฟล์ไม่สมบูรณ์ (ถูกตัดท้าย) อาจยังคัดลอกไม่เสร็จหรือดาวน์โหลดไม่ครบ"
+    template_en = "The file is incomplete (cut off): it may still have been copying or downloading"
+    fix_th = "ส่งไฟล์อีกครั้งเมื่อคัดลอกเสร็จแล้ว"
+    fix_en = "Send the file again once it has been copied completely."
+
+
+class ZipDamaged(Problem):
+    code = "zip-damaged"
+    template_th = "โครงสร้างไฟล์เสียหาย: {detail}"
+    template_en = "The file's structure is damaged: {detail}"
+    fix_th = "เปิดไฟล์ใน Excel (Excel อาจเสนอให้ซ่อมแซม) แล้วบันทึกเป็น .xlsx ใหม่ แล้วส่งอีกครั้ง"
+    fix_en = "Open it in Excel (Excel may offer to repair it), save it as .xlsx again and resubmit."
+
+
+class ZipTooManyMembers(Problem):
+    code = "zip-too-many-members"
+    template_th = "ไฟล์ประกอบด้วยส่วนย่อย {count} ส่วน เกินขีดจำกัด {limit} ส่วน"
+    template_en = "The file holds {count} parts, over the limit of {limit}"
+    fix_th = "ลบชีต รูปภาพ หรือวัตถุที่ไม่เกี่ยวข้องกับตัวชี้วัดออก แล้วส่งใหม่"
+    fix_en = "Remove sheets, pictures or objects not needed for the KPIs and resubmit."
+
+
+class ZipTooLarge(Problem):
+    code = "zip-too-large"
+    template_th = "ไฟล์เมื่อขยายแล้วมีขนาด {size_mb} MB เกินขีดจำกัด {limit_mb} MB"
+    template_en = "The file expands to {size_mb} MB, over the limit of {limit_mb} MB"
+    fix_th = "ลบข้อมูลที่ไม่เกี่ยวข้องกับตัวชี้วัดออก (เช่น แถวหรือคอลัมน์ว่างที่จัดรูปแบบไว้) แล้วส่งใหม่"
+    fix_en = "Remove data not needed for the KPIs (such as formatted empty rows or columns) and resubmit."
+
+
+class ZipRatioTooHigh(Problem):
+    code = "zip-ratio-too-high"
+    template_th = "ส่วน {member} ของไฟล์ขยายได้ {ratio} เท่า เกินขีดจำกัด {limit} เท่า (ลักษณะของ zip bomb)"
+    template_en = "Part {member} expands {ratio} times, over the limit of {limit} (a zip bomb pattern)"
+    fix_th = "บันทึกไฟล์ใหม่ด้วย Excel จากข้อมูลต้นฉบับ แล้วส่งใหม่"
+    fix_en = "Save the workbook again from Excel from the original data and resubmit."
+
+
+class XmlDeclaresEntities(Problem):
+    code = "xml-entities"
+    template_th = "ส่วน {member} ของไฟล์มีการประกาศ DOCTYPE หรือ ENTITY ซึ่งไฟล์ Excel ปกติไม่มี จึงไม่อ่านไฟล์นี้"
+    template_en = (
+        "Part {member} declares a DOCTYPE or entities, which Excel never writes; the file is not read"
+    )
+    fix_th = "สร้างไฟล์ใหม่ด้วย Excel จากแม่แบบ แล้วส่งใหม่"
+    fix_en = "Make the workbook again in Excel from the template and resubmit."
+
+
+class XmlInvalid(Problem):
+    code = "xml-invalid"
+    template_th = "ข้อมูล XML ในไฟล์เสียหายหรือมีโครงสร้างที่ไม่อนุญาต: {detail}"
+    template_en = "The XML inside the file is damaged or not allowed: {detail}"
+    fix_th = "เปิดไฟล์ใน Excel แล้วบันทึกเป็น .xlsx ใหม่ แล้วส่งอีกครั้ง"
+    fix_en = "Open it in Excel, save it as .xlsx again and resubmit."
+
+
+class SheetDimensionTooLarge(Problem):
+    code = "sheet-dimension-too-large"
+    template_th = (
+        "ชีตระบุขอบเขตข้อมูล {ref} ({rows} แถว × {columns} คอลัมน์) เกินขีดจำกัด {max_rows} แถว × {max_columns} คอลัมน์"
+    )
+    template_en = (
+        "The sheet declares the range {ref} ({rows} rows × {columns} columns), over the limit of "
+        "{max_rows} rows × {max_columns} columns"
+    )
+    fix_th = "ลบแถวและคอลัมน์ว่างด้านล่างและด้านขวาของตาราง (Ctrl+End แสดงเซลล์สุดท้าย) แล้วบันทึกและส่งใหม่"
+    fix_en = (
+        "Delete the empty rows and columns below and right of the table (Ctrl+End shows the last "
+        "cell), save and resubmit."
+    )
+
+
+class SheetExtentTooLarge(Problem):
+    code = "sheet-extent-too-large"
+    template_th = (
+        "ชีตมีข้อมูลถึงเซลล์ {cell_ref} ({rows} แถว × {columns} คอลัมน์, {cells} เซลล์) "
+        "เกินขีดจำกัด {max_rows} แถว × {max_columns} คอลัมน์"
+    )
+    template_en = (
+        "The sheet holds data up to {cell_ref} ({rows} rows × {columns} columns, {cells} cells), over "
+        "the limit of {max_rows} rows × {max_columns} columns"
+    )
+    fix_th = "ลบข้อมูลที่ไม่เกี่ยวข้องกับตัวชี้วัดออกจากชีตนี้ แล้วบันทึกและส่งใหม่"
+    fix_en = "Remove the data not needed for the KPIs from this sheet, save and resubmit."
+
+
+class ReadCrashed(Problem):
+    code = "read-failed"
+    template_th = "อ่านไฟล์ไม่สำเร็จ เกิดข้อผิดพลาด {kind}: {detail}"
+    template_en = "The file could not be read: {kind}: {detail}"
+    fix_th = "เปิดไฟล์ใน Excel แล้วบันทึกเป็น .xlsx ใหม่ แล้วส่งอีกครั้ง ถ้ายังไม่ได้ ให้ส่งไฟล์ให้ผู้ดูแลระบบ"
+    fix_en = (
+        "Open it in Excel, save it as .xlsx again and resubmit; if that does not help, send it to "
+        "the administrator."
+    )
+
+
 # --- the Division sheet --------------------------------------------------------------------------
 
 
@@ -364,6 +531,22 @@ class NothingAssessed(Warning_):
     code = "nothing-assessed"
     template_th = "ไม่มีตัวชี้วัดที่ประเมินในรอบนี้ จึงไม่มีคะแนนรวม"
     template_en = "No KPI is assessed this round, so there is no total"
+
+
+class MacrosIgnored(Warning_):
+    code = "macros-ignored"
+    template_th = "ไฟล์มีแมโคร (VBA) ซึ่งไม่ได้ถูกเรียกใช้ โปรแกรมอ่านเฉพาะค่าในเซลล์"
+    template_en = "The file holds macros (VBA); they were ignored and never run, only cell values were read"
+    fix_th = "ถ้าค่าในเซลล์ต้องคำนวณด้วยแมโคร ให้เรียกแมโครใน Excel แล้วบันทึกก่อนส่ง"
+    fix_en = "If a macro computes the values, run it in Excel and save before submitting."
+
+
+class TextTooLong(Warning_):
+    code = "text-too-long"
+    template_th = "{field_th} ยาว {length} ตัวอักษร เกินกว่าที่ Excel รับได้ ({limit}) จึงถูกตัดให้สั้นลง"
+    template_en = "{field_en} is {length} characters long, more than Excel holds ({limit}); it was cut"
+    fix_th = "ย่อข้อความให้สั้นลง"
+    fix_en = "Shorten the text."
 
 
 class Superseded(Warning_):

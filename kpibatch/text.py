@@ -32,6 +32,21 @@ def normalize_label(text: object) -> str:
     return _SPACES.sub("", to_arabic_digits(folded))
 
 
+_OOXML_CONTROL = re.compile(r"_x(00[01][0-9A-Fa-f])_")
+
+
+def restore_control_chars(value: object) -> object:
+    """Undo the ``_x001F_`` escape of control characters in text read by openpyxl.
+
+    Excel (and xlsxwriter) store a control character, which XML cannot hold, as ``_xHHHH_``;
+    openpyxl hands the escape back as literal text. Only control characters are restored: that is
+    all Excel escapes this way, and calamine already returns them restored.
+    """
+    if isinstance(value, str) and "_x" in value:
+        return _OOXML_CONTROL.sub(lambda m: chr(int(m.group(1), 16)), value)
+    return value
+
+
 def clean_text(value: object) -> str | None:
     """A cell's text with surrounding white space removed; None when blank."""
     if value is None:

@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # Test inboxes are written a moment before each run, so the drop folder's stability wait (10 s by
 # default) would only slow the suite down; the stability tests set their own delay.
 os.environ.setdefault("KPIBATCH_STABILITY_DELAY", "0")
+sys.path.append(str(ROOT))  # the hostile-corpus builders in fuzz/ (after an installed kpibatch)
 
 
 @pytest.fixture(scope="session")

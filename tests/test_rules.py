@@ -170,7 +170,7 @@ def test_not_a_workbook_is_rejected_with_a_reason(tmp_path: Path) -> None:
     path.write_text("code,weight\n1,100\n", encoding="utf-8")
     outcome = check_file(path, ScoreOptions())
     [problem] = outcome.errors
-    assert problem.code == "file-unreadable" and problem.file == "fake.xlsx"
+    assert problem.code == "not-a-workbook" and problem.file == "fake.xlsx"
 
 
 def test_template_version_newer_than_program(tmp_path: Path) -> None:

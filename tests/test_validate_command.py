@@ -140,4 +140,4 @@ def test_an_unreadable_file_is_reported_not_raised(tmp_path: Path) -> None:
     code, text = _run("validate", "--json", str(path))
     assert code == 1
     [problem] = json.loads(text)["files"][0]["problems"]
-    assert problem["code"] == "file-unreadable" and problem["file"] == "junk.xlsx"
+    assert problem["code"] == "not-a-workbook" and problem["file"] == "junk.xlsx"

@@ -19,6 +19,7 @@ import openpyxl
 
 from kpibatch.model import SourceFile
 from kpibatch.read.formulas import uncached_formulas
+from kpibatch.text import restore_control_chars
 
 Cell = tuple[int, int]
 """(row, column), both 0-based."""
@@ -102,7 +103,7 @@ def _load_sheet(ws: Any) -> RawSheet:
     for r, row in enumerate(ws.iter_rows()):
         values: list[Any] = []
         for c, cell in enumerate(row):
-            value = getattr(cell, "value", None)
+            value = restore_control_chars(getattr(cell, "value", None))
             values.append(value)
             if isinstance(value, int | float) and not isinstance(value, bool):
                 fmt = getattr(cell, "number_format", None) or ""
@@ -118,14 +119,19 @@ def is_lock_or_hidden(path: Path) -> bool:
     return name.startswith(("~$", ".")) or name.endswith((".tmp", ".part", ".crdownload"))
 
 
+SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".csv"}
+"""Only .xlsx and .xlsm are read; the others are listed so that they are rejected with a reason
+(save as .xlsx) rather than silently left in the inbox."""
+
+
 def list_workbooks(folder: Path) -> list[Path]:
-    """Every ``.xlsx``/``.xlsm`` directly in ``folder``, in a stable order."""
+    """Every spreadsheet-like file directly in ``folder``, in a stable order."""
     found = []
     with os.scandir(folder) as entries:
         for entry in entries:
             path = Path(entry.path)
             if not entry.is_file() or is_lock_or_hidden(path):
                 continue
-            if path.suffix.lower() in {".xlsx", ".xlsm"}:
+            if path.suffix.lower() in SPREADSHEET_SUFFIXES:
                 found.append(path)
     return sorted(found, key=lambda p: p.name)

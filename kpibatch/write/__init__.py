@@ -14,10 +14,9 @@ import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
-import xlsxwriter
-
 from kpibatch.config import Settings
 from kpibatch.consolidate import Group
+from kpibatch.safety import SafeWorkbook
 from kpibatch.write.comparison import ComparisonSheet
 from kpibatch.write.context import DivisionPage, ReportContext, SheetWriter
 from kpibatch.write.division import DivisionSheets
@@ -63,7 +62,7 @@ def write_report(
     trend: Trend | None = None,
     sheets: Sequence[SheetWriter] = DEFAULT_SHEETS,
 ) -> Path:
-    workbook = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
+    workbook = SafeWorkbook(str(path), WORKBOOK_OPTIONS)
     workbook.set_properties(
         {
             "title": f"สรุปผลคะแนน ปีงบประมาณ {group.fiscal_year} รอบ {group.round} เดือน",
