@@ -231,3 +231,19 @@ def test_a_report_is_rebuilt_from_the_archive_and_refuses_a_tampered_file(tmp_pa
     shutil.copy2(tmp_path / "saved.xlsx", Path(row.location))
     assert run_inbox(settings).outputs  # restored: the round written at last was still due
     assert division_totals(settings.out) == {"กองเอ": 3.0, "กองบี": 4.0}
+
+
+def test_a_run_sweeps_temporary_files_a_killed_run_left(tmp_path: Path) -> None:
+    from kpibatch.batch.runner import run_inbox
+    from kpibatch.config import load_settings
+    from kpibatch.fsutil import TEMP_PREFIX
+
+    out = tmp_path / "out"
+    leftover = out / "2563-r12" / f"{TEMP_PREFIX}abc.xlsx"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"half a workbook")
+    (tmp_path / "inbox").mkdir()
+    overrides = {"inbox": tmp_path / "inbox", "out": out, "stability_delay": 0}
+    settings = load_settings(overrides=overrides, environ={})
+    run_inbox(settings)
+    assert not leftover.exists()

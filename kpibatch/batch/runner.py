@@ -49,6 +49,7 @@ from kpibatch.batch.runlog import file_progress, log, run_log
 from kpibatch.batch.stability import Signature, StabilityCheck, settle
 from kpibatch.config import Settings
 from kpibatch.consolidate import FileOutcome
+from kpibatch.fsutil import sweep_temp_files
 from kpibatch.pipeline import EXIT_FAILURE, EXIT_OK, EXIT_REJECTED, GroupOutput, check_files
 from kpibatch.read.workbook import list_workbooks
 from kpibatch.results import division_dict
@@ -176,6 +177,8 @@ def run_inbox(
             started=started,
         )
         crash_point("locked")
+        # under the lock no other run is writing, so every temporary file here is a killed run's
+        sweep_temp_files(paths.out, older_than_s=0)
         with run_log(paths.logs, run_id, started, settings.log_level) as log_file:
             ledger.set_run_log(run_id, str(log_file))
             report = BatchReport(run_id=run_id, log_file=log_file, keep_inbox=paths.keeps_inbox(settings))
