@@ -335,6 +335,14 @@ class NumberInvalid(Problem):
     fix_en = "Type a number such as 87.5 or 1,250 (a dot is the decimal separator)."
 
 
+class NoKpis(Problem):
+    code = "no-kpis"
+    template_th = "ชีตตัวชี้วัดไม่มีแถวตัวชี้วัด"
+    template_en = "The KPI sheet has no KPI rows"
+    fix_th = "กรอกตัวชี้วัด น้ำหนัก เกณฑ์ และผลการดำเนินงาน ใต้แถวหัวตาราง"
+    fix_en = "Fill in the KPIs, weights, levels and results below the header row."
+
+
 class CodeInvalid(Problem):
     code = "code-invalid"
     template_th = "รหัสตัวชี้วัด '{value}' ไม่ถูกต้อง"

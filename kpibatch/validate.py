@@ -17,6 +17,7 @@ from kpibatch.problems import (
     LevelsNotMonotone,
     MethodMissing,
     NameMissing,
+    NoKpis,
     Problem,
     ReallocationAcrossLevels,
     ReallocationFromAssessed,
@@ -49,6 +50,8 @@ def validate(sub: Submission, already: Iterable[Problem] = ()) -> list[Problem]:
     def add(kind: type[Problem], cell: str, sheet: str = kpi_sheet, **params: object) -> None:
         problems.append(kind(file=sub.source.name, sheet=sheet, cell=cell, params=params))
 
+    if not sub.kpis:
+        add(NoKpis, "")
     rows: dict[str, KpiRow] = {}
     for row in sub.kpis:
         if row.code in rows:

@@ -200,3 +200,8 @@ def test_reallocation_sheet_without_the_to_column(tmp_path: Path) -> None:
     ws.append(["3", 20, "2"])
     wb.save(path)
     assert problems(path) == [("column-missing", "Reallocations", "1:1")]
+
+
+def test_a_kpi_sheet_without_kpis_is_an_error(tmp_path: Path) -> None:
+    """A template sent back unfilled must not become a division with no total."""
+    assert problems(write_submission(tmp_path / "blank.xlsx", [])) == [("no-kpis", "KPIs", "")]
