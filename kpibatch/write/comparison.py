@@ -32,6 +32,10 @@ FIRST_ROW = 3
 DIVISION_COLUMN = 40.0
 KPI_COLUMN_MIN = 10.0
 KPI_COLUMN_MAX = 16.0
+MAX_SHARED_COLUMNS = 40
+"""More KPI columns than this neither fit a landscape page nor help anyone compare; the KPIs shared by
+the most divisions are kept (results.json still has every score)."""
+LEFT_OUT = "แสดง {shown} ตัวชี้วัดที่มีหน่วยงานร่วมมากที่สุด จากทั้งหมด {total} ตัวชี้วัด (คะแนนทุกตัวชี้วัดอยู่ใน results.json)"
 
 
 class SharedKpi(NamedTuple):
@@ -62,11 +66,21 @@ def shared_kpis(frame: Any, digits: Any = str) -> list[SharedKpi]:
     return result
 
 
+def most_shared(kpis: list[SharedKpi], frame: Any, limit: int = MAX_SHARED_COLUMNS) -> list[SharedKpi]:
+    """The ``limit`` KPIs the most divisions share, kept in their natural order."""
+    if len(kpis) <= limit:
+        return kpis
+    counts = frame.groupby("key")["division"].nunique().to_dict()
+    keep = {k.key for k in sorted(kpis, key=lambda k: -counts.get(k.key, 0))[:limit]}
+    return [k for k in kpis if k.key in keep]
+
+
 def write_comparison(ctx: ReportContext, name: str) -> Any:
     ws = ctx.workbook.add_worksheet(name)
     f = ctx.formats
     frame = comparison_frame(ctx.group)
-    kpis = shared_kpis(frame, ctx.digits)
+    every_kpi = shared_kpis(frame, ctx.digits)
+    kpis = most_shared(every_kpi, frame)
     divisions = [score.division for score in ctx.group.divisions]
     cells = {(r.division, r.key): r for r in frame.itertuples(index=False)}
 
@@ -107,6 +121,10 @@ def write_comparison(ctx: ReportContext, name: str) -> Any:
     last_matrix_row = row - 1
 
     row = _write_legend(ctx, grid, row + 1, kpis, divisions, cells)
+    if len(kpis) < len(every_kpi):
+        note = LEFT_OUT.format(shown=ctx.digits(str(len(kpis))), total=ctx.digits(str(len(every_kpi))))
+        grid.text(row, 0, note, f.small(), last_col=last_col)
+        row += 1
     ctx.finish(
         grid,
         heading_rows=(HEADING_ROW, HEADING_ROW),

@@ -43,6 +43,7 @@ class Formats:
     def __init__(self, workbook: Any, font_name: str, font_size: int, thai_digits: bool) -> None:
         self._workbook = workbook
         self._cache: dict[tuple[tuple[str, Any], ...], Any] = {}
+        self._fast: dict[tuple[tuple[str, Any], ...], Any] = {}
         self.font_name = font_name
         self.font_size = font_size
         self.thai_digits = thai_digits
@@ -56,11 +57,18 @@ class Formats:
         return max(self.font_size - 4, 8)
 
     def get(self, **props: Any) -> Any:
+        # a report asks for the same few formats hundreds of thousands of times: look them up by the
+        # call's own keyword order first, and sort only to share one format between call sites
+        fast = tuple(props.items())
+        found = self._fast.get(fast)
+        if found is not None:
+            return found
         merged: dict[str, Any] = {"font_name": self.font_name, "font_size": self.font_size, "valign": "top"}
         merged.update(props)
         key = tuple(sorted(merged.items()))
         if key not in self._cache:
             self._cache[key] = self._workbook.add_format(merged)
+        self._fast[fast] = self._cache[key]
         return self._cache[key]
 
     def number(self, base: str, **props: Any) -> Any:

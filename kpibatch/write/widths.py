@@ -120,6 +120,7 @@ def _breakable(word: str) -> bool:
     return any("\u0e00" <= ch <= "\u0e7f" for ch in word)
 
 
+@lru_cache(maxsize=65536)
 def line_count(text: str, width_units: float, size_pt: float, *, bold: bool = False, indent: int = 0) -> int:
     """How many lines ``text`` wraps to in a column ``width_units`` wide.
 
