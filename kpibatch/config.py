@@ -36,6 +36,10 @@ class Settings:
     font_size: int = 16
     thai_digits: bool = False
     expected_divisions: tuple[str, ...] = field(default=())
+    jobs: int = 0
+    """Worker processes that read and score workbooks; 0 means one per CPU."""
+    scheduler: str | None = None
+    """``tcp://HOST:PORT`` of a Dask scheduler to read and score on instead of local processes."""
 
     def masked(self) -> dict[str, Any]:
         """The settings as plain values with secrets replaced by ``***``."""

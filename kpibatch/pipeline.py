@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from kpibatch.config import Settings
+from kpibatch.config import ConfigError, Settings
 from kpibatch.consolidate import FileOutcome, Group, consolidate
 from kpibatch.fsutil import write_atomic, write_text_atomic
 from kpibatch.read import read_submission
@@ -95,10 +95,20 @@ def write_group(group: Group, out: Path, settings: Settings, generated_at: dt.da
 
 
 def check_files(files: Iterable[Path], settings: Settings) -> Iterator[FileOutcome]:
-    """Check every file, yielding outcomes as they are ready (the order of ``files``)."""
+    """Check every file, yielding outcomes as they are ready, in the order of ``files``.
+
+    Workbooks are parsed in worker processes (``settings.jobs``, 0 = one per CPU) or on a Dask
+    cluster (``settings.scheduler``), never in this process: a hostile file can abort the reader, and
+    then only its worker dies (see ``kpibatch.parallel``).
+    """
+    from kpibatch import parallel  # imported here: parallel imports check_file from this module
+
+    if settings.jobs < 0:
+        raise ConfigError(f"setting jobs: {settings.jobs} is not 0 (one per CPU) or a number of processes")
     options = score_options(settings)
-    for path in files:
-        yield check_file(path, options)
+    if settings.scheduler:
+        return parallel.check_on_cluster(files, options, settings.scheduler)
+    return parallel.check_in_workers(files, options, settings.jobs or parallel.default_jobs())
 
 
 def run_batch(

@@ -26,19 +26,46 @@ def register(commands: Any) -> None:
         default=None,
         help="show numbers in Thai digits (cells stay numeric)",
     )
+    run.add_argument(
+        "--jobs",
+        type=jobs_count,
+        metavar="N",
+        help="worker processes that read and score the workbooks (default: one per CPU)",
+    )
+    run.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="read and score on this Dask scheduler's cluster instead (needs kpibatch[dask])",
+    )
     add_common(run)
     run.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace, out: TextIO) -> int:
     settings = settings_from(
-        args, inbox=args.inbox, out=args.out, floor=args.floor, thai_digits=args.thai_digits
+        args,
+        inbox=args.inbox,
+        out=args.out,
+        floor=args.floor,
+        thai_digits=args.thai_digits,
+        jobs=args.jobs,
+        scheduler=args.scheduler,
     )
     if not settings.inbox.is_dir():
         raise UsageError(f"inbox folder not found: {settings.inbox}")
     report = run_batch(inbox_files(settings.inbox), settings.out, settings)
     print_report(report, out, quiet=args.quiet)
     return report.exit_code
+
+
+def jobs_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes (1 or more)")
+    return value
 
 
 def print_report(report: RunReport, out: TextIO, *, quiet: bool = False) -> None:
