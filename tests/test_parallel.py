@@ -223,3 +223,15 @@ def test_cli_hostile_file_is_listed_as_rejected(examples_inbox: Path, hostile: P
     assert [(r["file"], [e["code"] for e in r["errors"]]) for r in data["rejected"]] == [
         ("07_grid.xlsx", ["check-crashed"])
     ]
+
+
+def test_equal_decimals_from_workers_share_one_object(mixed_inbox: list[Path]) -> None:
+    """What grows with N in the main process is the outcomes; repeated weights and scores are shared."""
+    with WorkerPool(2, OPTIONS) as pool:
+        outcomes = [o for o in pool.map(mixed_inbox) if o.score is not None]
+    values = [v for o in outcomes for k in o.score.kpis for v in (k.weight, k.score) if v is not None]  # type: ignore[union-attr]
+    objects: dict[str, set[int]] = {}
+    for value in values:
+        objects.setdefault(str(value), set()).add(id(value))
+    assert len(values) > 2 * len(objects)  # plenty of repeats across divisions
+    assert all(len(ids) == 1 for ids in objects.values())
