@@ -72,7 +72,8 @@ class Limits:
     file_seconds: float | None = None
     """Wall time for reading, validating and scoring one file in a worker."""
     memory_bytes: int | None = None
-    """Address space of each worker process (``RLIMIT_AS``); a file that needs more is rejected."""
+    """Address space a worker may add to what it starts with (``RLIMIT_AS``); a file that needs
+    more is rejected."""
 
 
 class WorkerError(RuntimeError):

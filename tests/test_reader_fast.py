@@ -248,7 +248,8 @@ WORKBOOK = """<?xml version="1.0"?>
 <x:workbook xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"
  xmlns:rel="http://schemas.openxmlformats.org/officeDocument/2006/relationships">
 <x:sheets><x:sheet name="R&amp;D ตัวชี้วัด" sheetId="1" rel:id="R1"/></x:sheets>
-<x:definedNames><x:definedName name="KPIBATCH_TEMPLATE_VERSION">&quot;1&quot;</x:definedName></x:definedNames>
+<x:definedNames><x:definedName name="Empty"/><x:definedName name="Print_Area">'R&amp;D'!A1:B2</x:definedName>
+<x:definedName name="KPIBATCH_TEMPLATE_VERSION">&quot;1&quot;</x:definedName></x:definedNames>
 </x:workbook>"""
 
 RELS = """<?xml version="1.0"?>
@@ -275,7 +276,7 @@ def test_package_with_prefixes_absolute_targets_and_escaped_names() -> None:
         zf.writestr("xl/sheets/data.xml", SHEET)
     package = Package(zipfile.ZipFile(buffer))
     assert package.percent_styles == frozenset({1, 2})
-    assert package.defined_names == {"KPIBATCH_TEMPLATE_VERSION": '"1"'}
+    assert package.defined_names == {"Print_Area": "'R&D'!A1:B2", "KPIBATCH_TEMPLATE_VERSION": '"1"'}
     marks = package.sheet_marks("R&D ตัวชี้วัด")
     # row 3 has no r attributes: its cells are A3, B3, C3 by position
     assert marks.percent == {(1, 1), (1, 2), (2, 0)}

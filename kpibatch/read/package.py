@@ -4,10 +4,11 @@ python-calamine gives cell values fast but no number formats, no defined names a
 turns ``#DIV/0!`` into a blank). Those three matter here: a number formatted as a percentage means
 100 times its value, the template records its contract version in a defined name, and a blank where
 Excel shows an error would silently score 0. So this module reads ``workbook.xml`` (sheet paths and
-defined names), ``styles.xml`` (which cell styles are percentages) and, only when a sheet can hold a
-percent or an error cell at all, that sheet's XML, with a scanner that looks at cell tags and nothing
-else. It parses with regular expressions instead of an XML tree because the parts are machine-written
-and tree parsing costs more than reading the whole workbook with calamine.
+defined names), ``styles.xml`` (which cell styles are percentages) and each sheet's XML, in which
+only the tags of cells with a percent style or an error type are parsed (found by a plain substring
+search first: most sheets have none). It parses with regular expressions instead of an XML tree
+because the parts are machine-written and tree parsing costs more than reading the whole workbook
+with calamine.
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ _TAG_BODY = r"""((?:[^>"']++|"[^"]*+"|'[^']*+')*+)>"""
 """A tag's attributes up to its ``>`` (quoted values may hold ``>``); possessive, so it never backtracks."""
 _RELATIONSHIP = re.compile(r"<(?:[\w.-]+:)?Relationship\b" + _TAG_BODY)
 _SHEET = re.compile(r"<(?:[\w.-]+:)?sheet\b" + _TAG_BODY)
-_DEFINED_NAME = re.compile(
-    r"<(?:[\w.-]+:)?definedName\b" + _TAG_BODY + r"(.*?)</(?:[\w.-]+:)?definedName>", re.DOTALL
+_DEFINED_NAME = re.compile(  # not self-closing: an empty <definedName .../> has no text to take
+    r"""<(?:[\w.-]+:)?definedName\b((?:[^>"'/]++|/(?!>)|"[^"]*+"|'[^']*+')*+)>"""
+    r"(.*?)</(?:[\w.-]+:)?definedName>",
+    re.DOTALL,
 )
 _NUM_FMT = re.compile(r"<(?:[\w.-]+:)?numFmt\b" + _TAG_BODY)
 _NUM_FMT_ID = re.compile(r"""\bnumFmtId\s*=\s*["'](\d+)["']""")
