@@ -3,6 +3,7 @@ that kills or stalls its worker rejected alone while the batch goes on."""
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
 import shutil
@@ -235,3 +236,11 @@ def test_equal_decimals_from_workers_share_one_object(mixed_inbox: list[Path]) -
         objects.setdefault(str(value), set()).add(id(value))
     assert len(values) > 2 * len(objects)  # plenty of repeats across divisions
     assert all(len(ids) == 1 for ids in objects.values())
+
+
+def test_outcomes_are_frozen_while_they_accumulate_and_released_after(mixed_inbox: list[Path]) -> None:
+    with WorkerPool(2, OPTIONS) as pool:
+        pool.freeze_every = 4
+        frozen = [gc.get_freeze_count() for _ in pool.map(mixed_inbox)]
+    assert frozen[0] == 0 and frozen[-1] > 0
+    assert gc.get_freeze_count() == 0
