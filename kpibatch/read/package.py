@@ -166,14 +166,19 @@ class Package:
                 found.add(index)
         return frozenset(found)
 
-    def sheet_marks(self, name: str) -> SheetMarks:
-        """Percent-formatted and error cells of sheet ``name``; the sheet XML is read only if needed."""
+    def sheet_xml(self, name: str) -> str | None:
+        """The XML of sheet ``name``, or None when the package names no part for it."""
         path = self._sheet_targets.get(name)
-        if path is None:
+        return None if path is None else self.text(path)
+
+    def sheet_marks(self, name: str) -> SheetMarks:
+        """Percent-formatted and error cells of sheet ``name``."""
+        xml = self.sheet_xml(name)
+        if xml is None:
             if self.percent_styles:
                 raise PackageError(f"sheet {name} has no part in the package")
             return SheetMarks()
-        return scan_cells(self.text(path), self.percent_styles)
+        return scan_cells(xml, self.percent_styles)
 
 
 def scan_cells(xml: str, percent_styles: frozenset[int]) -> SheetMarks:
