@@ -17,7 +17,8 @@ more than raw speed:
 
 Workers are forked where the platform allows it (they inherit the imported modules, so a worker starts
 in milliseconds instead of re-importing pandas), and started with ``forkserver`` or ``spawn`` when the
-main process already runs other threads, since forking a threaded process can deadlock the child.
+main process already runs other threads (forking a threaded process can deadlock the child) or when a
+memory limit is set (see ``_context``).
 """
 
 from __future__ import annotations
@@ -199,9 +200,12 @@ def _limit_memory(extra: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def _context(limits: Limits) -> multiprocessing.context.BaseContext:
+    """fork: fast, and the worker shares the modules already imported. Not when other threads run
+    (a forked child can inherit a lock one of them held), nor under a memory limit: a forked worker
+    also inherits the main process's free heap, which it could fill without growing past its limit."""
     methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
+    if "fork" in methods and threading.active_count() == 1 and limits.memory_bytes is None:
         return multiprocessing.get_context("fork")
     if "forkserver" in methods:
         context = multiprocessing.get_context("forkserver")
@@ -240,7 +244,7 @@ class WorkerPool:
         self.clock = clock
         self.restarts = 0
         self.freeze_every = FREEZE_EVERY
-        self._context = _context()
+        self._context = _context(self.limits)
         self._workers: list[_Worker] = []
 
     def __enter__(self) -> WorkerPool:
