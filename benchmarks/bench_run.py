@@ -23,7 +23,7 @@ three alike); with ``--repeat`` the fastest of the tries counts (N = 10000 is tr
 is the larger of the kernel's peak resident size of the biggest single process and the sampled sum
 over the whole process tree (workers included, pages shared between a forked worker and its parent
 counted once). CPU s is user + system time of the process and its workers, which a busy machine
-changes far less than wall time.
+changes far less than wall time. Memory and CPU are read from /proc and wait4, so it runs on Linux.
 """
 
 from __future__ import annotations
