@@ -13,6 +13,7 @@ with calamine.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 import zipfile
@@ -42,7 +43,6 @@ _ROW_OR_CELL = re.compile(r"<(?:[\w.-]+:)?(row|c)\b" + _TAG_BODY)
 _CELL_END = re.compile(r"</(?:[\w.-]+:)?c>")
 _VALUE = re.compile(r"<(?:[\w.-]+:)?v>([^<]*)</(?:[\w.-]+:)?v>")
 _REF = re.compile(r"([A-Za-z]{1,3})(\d+)")
-_CELL_WITHOUT_REF = re.compile(r"<(?:[\w.-]+:)?c\b(?![^>]*\br\s*=)")
 
 
 class PackageError(Exception):
@@ -185,23 +185,16 @@ def scan_cells(xml: str, percent_styles: frozenset[int]) -> SheetMarks:
     """Percent-styled numbers and error cells of a sheet's XML.
 
     Only the tags of cells with a percent style or an error type are parsed, found by their
-    attribute; cells without an ``r`` attribute (optional in the format) need the full walk.
+    attribute; if one of them has no ``r`` attribute (optional in the format), the whole sheet is
+    walked tag by tag instead, to know where it is.
     """
     # str.find runs at memory speed; most sheets hold neither an error nor a percent-styled cell
     maybe_error = '"e"' in xml or "'e'" in xml
     if not maybe_error and not any(f'"{s}"' in xml or f"'{s}'" in xml for s in percent_styles):
         return SheetMarks()
-    styles = "|".join(str(s) for s in sorted(percent_styles))
-    hint = re.compile(
-        r"""\b(?:t\s*=\s*["']e["']""" + (rf"""|s\s*=\s*["'](?:{styles})["']""" if styles else "") + ")"
-    )
-    first = hint.search(xml)
-    if first is None:
-        return SheetMarks()
-    if _CELL_WITHOUT_REF.search(xml):
-        return _walk_cells(xml, percent_styles)
+    hint = _hint(percent_styles)
     marks = SheetMarks()
-    pos = first.start()
+    pos = 0
     while True:
         found = hint.search(xml, pos)
         if found is None:
@@ -211,20 +204,35 @@ def scan_cells(xml: str, percent_styles: frozenset[int]) -> SheetMarks:
         pos = found.end() if match is None else max(match.end(), found.end())
         if match is None or match.group(1) != "c":
             continue
-        ref = _REF.fullmatch(attributes(match.group(2)).get("r", ""))
-        if ref is not None:
-            _mark(marks, xml, match, (int(ref.group(2)) - 1, column_index(ref.group(1))), percent_styles)
+        attrs = attributes(match.group(2))
+        ref = _REF.fullmatch(attrs.get("r", ""))
+        if ref is None:
+            return _walk_cells(xml, percent_styles)
+        _mark(marks, xml, match, attrs, (int(ref.group(2)) - 1, column_index(ref.group(1))), percent_styles)
+
+
+@functools.lru_cache(maxsize=64)
+def _hint(percent_styles: frozenset[int]) -> re.Pattern[str]:
+    """An error type or one of the percent styles, as an attribute."""
+    styles = "|".join(str(s) for s in sorted(percent_styles))
+    percent = rf"""|s\s*=\s*["'](?:{styles})["']""" if styles else ""
+    return re.compile(r"""\b(?:t\s*=\s*["']e["']""" + percent + ")")
 
 
 def _mark(
-    marks: SheetMarks, xml: str, match: re.Match[str], cell: Cell, percent_styles: frozenset[int]
+    marks: SheetMarks,
+    xml: str,
+    match: re.Match[str],
+    attrs: dict[str, str],
+    cell: Cell,
+    percent_styles: frozenset[int],
 ) -> None:
-    attrs = attributes(match.group(2))
     kind = attrs.get("t", "n")
     style = attrs.get("s", "0")
-    if kind == "n" and style.isdigit() and int(style) in percent_styles and not match.group(2).endswith("/"):
+    has_value = not match.group(2).endswith("/")
+    if kind == "n" and style.isdigit() and int(style) in percent_styles and has_value:
         marks.percent.add(cell)
-    elif kind == "e" and not match.group(2).endswith("/"):
+    elif kind == "e" and has_value:
         end = _CELL_END.search(xml, match.end())
         content = xml[match.end() : end.start() if end else len(xml)]
         value = _VALUE.search(content)
@@ -253,4 +261,4 @@ def _walk_cells(xml: str, percent_styles: frozenset[int]) -> SheetMarks:
             row, col = int(ref.group(2)) - 1, column_index(ref.group(1))
         else:
             col += 1
-        _mark(marks, xml, match, (row, col), percent_styles)
+        _mark(marks, xml, match, attrs, (row, col), percent_styles)

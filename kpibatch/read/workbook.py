@@ -39,9 +39,11 @@ class RawSheet:
     """Formula cells that have no cached value: reading them would silently give a blank."""
 
     def value(self, row: int, col: int) -> Any:
-        if row < len(self.rows) and col < len(self.rows[row]):
+        """The value at (row, col), both 0-based and never negative; None beyond the data."""
+        try:  # the reader calls this for every cell it looks at; the hit path must be cheap
             return self.rows[row][col]
-        return None
+        except IndexError:
+            return None
 
     def is_percent(self, row: int, col: int) -> bool:
         return (row, col) in self.percent
