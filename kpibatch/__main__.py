@@ -2,4 +2,6 @@
 
 from kpibatch.cli import main
 
-raise SystemExit(main())
+# Guarded: worker processes started with spawn or forkserver import this module as ``__mp_main__``.
+if __name__ == "__main__":
+    raise SystemExit(main())

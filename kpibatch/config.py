@@ -101,6 +101,15 @@ class Settings:
     """Rows of a sheet that is read (declared dimension and real extent)."""
     max_sheet_columns: int = 256
     """Columns of a sheet that is read (256 = IV, the old Excel limit)."""
+    jobs: int = 0
+    """Worker processes that read and score workbooks; 0 means one per CPU."""
+    scheduler: str | None = None
+    """``tcp://HOST:PORT`` of a Dask scheduler to read and score on instead of local processes."""
+    worker_memory_mb: int = 1024
+    """Memory a worker may take for one workbook beyond what it starts with (0: no limit); a file that
+    needs more is rejected, the worker restarted and the batch goes on."""
+    file_timeout_s: float = 120.0
+    """Seconds reading, validating and scoring one workbook may take (0: no limit)."""
 
     def masked(self) -> dict[str, Any]:
         """The settings as plain values with secrets replaced by ``***``."""

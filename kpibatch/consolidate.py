@@ -9,12 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from kpibatch.model import DivisionScore, SourceFile
 from kpibatch.problems import Problem, Superseded
 from kpibatch.text import code_key, normalize_label
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass
@@ -121,6 +123,8 @@ def consolidate(outcomes: list[FileOutcome]) -> list[Group]:
 
 def overview_frame(group: Group) -> pd.DataFrame:
     """One row per division: total, rank (1, 2, 2, 4), KPIs assessed and not, weakest KPI."""
+    import pandas as pd  # here, not at the top: worker processes import this module but build no frames
+
     records = []
     for score in group.divisions:
         top = score.top_level
@@ -175,6 +179,8 @@ def comparison_frame(group: Group) -> pd.DataFrame:
     status text when the KPI is not assessed there. Rows follow the KPIs' natural code order, then the
     group's division order; pivot on ``division`` × ``key`` for the matrix.
     """
+    import pandas as pd
+
     records = []
     for order, score in enumerate(group.divisions):
         for kpi in score.kpis:

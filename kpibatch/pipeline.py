@@ -15,21 +15,21 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kpibatch.config import Settings
+from kpibatch.config import ConfigError, Settings
 from kpibatch.consolidate import FileOutcome, Group, consolidate
-from kpibatch.deliver.report import write_report_html
 from kpibatch.fsutil import sweep_temp_files, write_atomic, write_text_atomic
 from kpibatch.problems import Problem
 from kpibatch.read import read_submission
 from kpibatch.read.precheck import Limits, precheck, problem_for_exception
 from kpibatch.read.workbook import list_workbooks
-from kpibatch.results import group_dict
 from kpibatch.safety import clip_submission, require_defused_xml
 from kpibatch.score import ScoreOptions, score_division
 from kpibatch.validate import validate
-from kpibatch.write import report_filename, write_report
-from kpibatch.write.trend import Trend
+
+if TYPE_CHECKING:
+    from kpibatch.write.trend import Trend
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -58,6 +58,8 @@ def check_file(path: Path, options: ScoreOptions, limits: Limits | None = None) 
             if any(p.severity == "error" for p in early):
                 return FileOutcome(path=path, source=None, score=None, problems=early)
             return _check_file(path, options, early)
+    except MemoryError:
+        raise  # the worker's memory limit: the pool rejects the file and starts a fresh worker
     except Exception as exc:  # the last line of defence: one damaged file must not stop the batch
         return FileOutcome(
             path=path, source=None, score=None, problems=[problem_for_exception(exc, path.name)]
@@ -114,6 +116,11 @@ def write_group(
     group: Group, out: Path, settings: Settings, generated_at: dt.datetime, trend: Trend | None = None
 ) -> GroupOutput:
     """Write one group's workbook, results.json and report.html atomically into ``out/<year>-r<round>/``."""
+    # the writers are imported here: worker processes import this module for check_file only
+    from kpibatch.deliver.report import write_report_html
+    from kpibatch.results import group_dict
+    from kpibatch.write import report_filename, write_report
+
     folder = out / group.key
     folder.mkdir(parents=True, exist_ok=True)
     workbook = write_atomic(
@@ -128,12 +135,28 @@ def write_group(
 
 
 def check_files(files: Iterable[Path], settings: Settings) -> Iterator[FileOutcome]:
-    """Check every file, yielding outcomes as they are ready (the order of ``files``)."""
+    """Check every file, yielding outcomes as they are ready, in the order of ``files``.
+
+    Workbooks are parsed in worker processes (``settings.jobs``, 0 = one per CPU) or on a Dask
+    cluster (``settings.scheduler``), never in this process: a hostile file can abort the reader, and
+    then only its worker dies. Each local worker runs under a memory limit and each file under a time
+    limit (``worker_memory_mb``, ``file_timeout_s``); see ``kpibatch.parallel``.
+    """
+    from kpibatch import parallel  # imported here: parallel imports check_file from this module
+
     require_defused_xml()
+    if settings.jobs < 0:
+        raise ConfigError(f"setting jobs: {settings.jobs} is not 0 (one per CPU) or a number of processes")
     options = score_options(settings)
-    limits = Limits.from_settings(settings)
-    for path in files:
-        yield check_file(path, options, limits)
+    prechecks = Limits.from_settings(settings)
+    if settings.scheduler:
+        return parallel.check_on_cluster(files, options, settings.scheduler, prechecks=prechecks)
+    isolation = parallel.Limits(
+        file_seconds=settings.file_timeout_s or None,
+        memory_bytes=settings.worker_memory_mb * 1024 * 1024 if settings.worker_memory_mb else None,
+    )
+    jobs = settings.jobs or parallel.default_jobs()
+    return parallel.check_in_workers(files, options, jobs, isolation, prechecks=prechecks)
 
 
 def run_batch(

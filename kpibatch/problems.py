@@ -281,6 +281,25 @@ class ReadCrashed(Problem):
     )
 
 
+class CheckCrashed(Problem):
+    code = "check-crashed"
+    template_th = "ตรวจไฟล์นี้ไม่สำเร็จ: {detail_th}"
+    template_en = "Checking this file failed: {detail_en}"
+    fix_th = "เปิดไฟล์ใน Excel ตรวจว่าไม่มีข้อมูลหรือรูปแบบเกินพื้นที่ตาราง แล้วบันทึกใหม่เป็น .xlsx และส่งอีกครั้ง"
+    fix_en = (
+        "Open the file in Excel, remove data or formatting far outside the table, save it as .xlsx "
+        "and resubmit it."
+    )
+
+
+class CheckTimedOut(Problem):
+    code = "check-timed-out"
+    template_th = "ตรวจไฟล์นี้ไม่เสร็จภายใน {seconds} วินาที"
+    template_en = "Checking this file took longer than {seconds} seconds"
+    fix_th = "ลดขนาดไฟล์ (ลบชีตหรือข้อมูลที่ไม่ใช้) แล้วส่งอีกครั้ง"
+    fix_en = "Make the file smaller (remove unused sheets or data) and resubmit it."
+
+
 # --- the Division sheet --------------------------------------------------------------------------
 
 

@@ -13,9 +13,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TextIO
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
 from kpibatch.batch.files import stamp
 
 LOGGER_NAME = "kpibatch"
@@ -48,6 +45,10 @@ def file_progress(total: int, stream: TextIO | None) -> Iterator[Callable[[str],
     if stream is None or total == 0:
         yield lambda _name: None
         return
+    # rich only when someone watches a terminal: cron and --quiet runs skip its import
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     console = Console(file=stream, force_terminal=True)
     columns = (
         TextColumn("[bold]{task.description}"),

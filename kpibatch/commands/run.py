@@ -10,7 +10,9 @@ is copied instead of emptied.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+import threading
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -72,6 +74,17 @@ def add_batch_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lock-file", type=Path, help="lock file (default OUT/kpibatch.lock)")
     parser.add_argument("--log-dir", type=Path, help="folder for one log file per run (default OUT/logs)")
     parser.add_argument(
+        "--jobs",
+        type=jobs_count,
+        metavar="N",
+        help="worker processes that read and score the workbooks (default: one per CPU)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="read and score on this Dask scheduler's cluster instead (needs kpibatch[dask])",
+    )
+    parser.add_argument(
         "--stability-delay",
         type=float,
         metavar="SECONDS",
@@ -93,6 +106,8 @@ def batch_settings(args: argparse.Namespace, **more: Any) -> Settings:
         lock_file=args.lock_file,
         log_dir=args.log_dir,
         stability_delay=args.stability_delay,
+        jobs=args.jobs,
+        scheduler=args.scheduler,
         **more,
     )
     if not settings.inbox.is_dir():
@@ -106,6 +121,7 @@ def progress_stream(args: argparse.Namespace) -> TextIO | None:
 
 
 def handle(args: argparse.Namespace, out: TextIO) -> int:
+    warm_up("pandas")
     settings = batch_settings(args, email_enabled=args.email)
     email = settings.email_enabled or args.dry_run
     for warning in prepare(settings, email=email, dry_run=args.dry_run):
@@ -136,6 +152,24 @@ def handle(args: argparse.Namespace, out: TextIO) -> int:
         )
     # An undelivered mail outranks rejected files: the report exists but nobody has it.
     return EXIT_MAIL if mail.failed else report.exit_code
+
+
+def warm_up(module: str) -> None:
+    """Import ``module`` in the background: the report needs pandas only after every file is checked,
+    and its import (a quarter of a second) can overlap the checking, which happens in other processes."""
+    threading.Thread(
+        target=importlib.import_module, args=(module,), name=f"import-{module}", daemon=True
+    ).start()
+
+
+def jobs_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes (1 or more)")
+    return value
 
 
 def print_report(report: BatchReport, out: TextIO, *, quiet: bool = False) -> None:

@@ -15,8 +15,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from openpyxl.utils import get_column_letter
-
 from kpibatch import contract
 from kpibatch.model import KpiRow, Reallocation, SheetNames, SourceFile, Submission
 from kpibatch.problems import (
@@ -71,8 +69,19 @@ class ReadOutcome:
         return self.submission is not None and not any(p.severity == "error" for p in self.problems)
 
 
+def column_letter(col: int) -> str:
+    """``0`` -> ``A``, ``26`` -> ``AA`` (0-based; openpyxl's helper would pull all of openpyxl into
+    every worker process)."""
+    letters = ""
+    col += 1
+    while col:
+        col, rest = divmod(col - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
 def cell_name(row: int, col: int) -> str:
-    return f"{get_column_letter(col + 1)}{row + 1}"
+    return f"{column_letter(col)}{row + 1}"
 
 
 class _Collector:
@@ -95,6 +104,16 @@ def read_submission(path: Path) -> ReadOutcome:
         return ReadOutcome(source=None, submission=None, problems=[problem])
     try:
         return _read_book(book)
+    except WorkbookError as exc:  # a sheet that turns out damaged only when it is read
+        from kpibatch.read.precheck import problem_for_exception  # precheck imports this package
+
+        cause = exc.__cause__
+        problem = (
+            problem_for_exception(cause, path.name)
+            if cause is not None and not isinstance(cause, WorkbookError)
+            else FileUnreadable(file=path.name, params={"detail": str(exc)})
+        )
+        return ReadOutcome(source=book.source, submission=None, problems=[problem])
     finally:
         book.close()
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import pandas as pd
-
 from kpibatch.consolidate import FileOutcome, overview_frame
 from kpibatch.write import widths
 from kpibatch.write.context import ReportContext
@@ -124,7 +122,8 @@ def write_overview(ctx: ReportContext, name: str) -> Any:
         has_weakest = isinstance(record.weakest_code, str)
         weakest = f"{ctx.digits(record.weakest_code)} {record.weakest_name}" if has_weakest else ""
         grid.text(row, COLUMN["weakest"], weakest, text)
-        lowest = None if pd.isna(record.weakest_score) else record.weakest_score
+        score = record.weakest_score
+        lowest = None if score is None or score != score else score  # NaN when no KPI was scored
         grid.number(row, COLUMN["weakest_score"], lowest, score_fmt, centre)
         grid.number(row, COLUMN["warnings"], int(record.warnings), int_fmt, centre)
         row += 1

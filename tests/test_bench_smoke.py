@@ -1,0 +1,103 @@
+"""The benchmark: its generated workbooks are realistic and deterministic, its verdicts follow the
+issue's targets, and a quick N = 50 run catches a gross regression (run more than 6x the floor)."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import sys
+from collections import Counter
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from kpibatch.config import Settings
+from kpibatch.pipeline import check_files
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load_bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "benchmarks" / "bench_run.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_run"] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = _load_bench()
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return bench.generate(tmp_path_factory.mktemp("corpus"), 60, seed=7, processes=1)
+
+
+def digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.xlsx"))}
+
+
+def test_generation_is_deterministic(corpus: Path, tmp_path: Path) -> None:
+    again = bench.generate(tmp_path / "again", 5, seed=7, processes=1)
+    other = bench.generate(tmp_path / "other", 5, seed=8, processes=1)
+    first_five = dict(list(digests(corpus).items())[:5])
+    assert digests(again) == first_five
+    assert digests(other) != first_five
+
+
+def test_generated_workbooks_are_realistic(corpus: Path) -> None:
+    outcomes = list(check_files(sorted(corpus.glob("*.xlsx")), Settings(jobs=2)))
+    accepted = [o.score for o in outcomes if o.score is not None]
+    assert len(outcomes) == 60 and len(accepted) >= 54, [p.render() for o in outcomes for p in o.errors]
+    assert all(10 <= len(score.kpis) <= 30 for score in accepted)
+    methods = Counter(k.method for score in accepted for k in score.kpis if k.method)
+    assert set(methods) == {"threshold", "milestone", "score"}
+    assert any(k.parent for score in accepted for k in score.kpis), "sub-KPIs"
+    assert any(k.status for score in accepted for k in score.kpis), "KPIs not assessed this round"
+    assert any(score.submission.reallocations for score in accepted)
+    assert all(any("\u0e00" <= ch <= "\u0e7f" for ch in score.division) for score in accepted), "Thai names"
+    rejected_codes = {p.code for o in outcomes for p in o.errors}
+    assert rejected_codes <= {"weight-sum"}
+
+
+def measure(kind: str, seconds: float, rss: float = 100.0, n: int = 1000) -> object:
+    return bench.Measure(kind, n, seconds, rss, 0)
+
+
+def test_targets_are_judged_as_the_issue_states() -> None:
+    rows = {
+        100: {"run": measure("run", 0.6, n=100)},
+        1000: {
+            "run": measure("run", 3.0, 200),
+            "floor": measure("floor", 2.0),
+            "baseline": measure("baseline", 15),
+        },
+        10000: {"run": measure("run", 40.0, 390, n=10000)},
+    }
+    verdicts = {what: ok for what, ok, _ in bench.targets(rows)}
+    assert verdicts["N=1000 under 10 s"] is True
+    assert verdicts["run/floor <= 2.0 at N=1000"] is True
+    assert verdicts["baseline/run >= 4 (N=1000)"] is True
+    assert verdicts["peak RSS < 400 MB at N=10000"] is True
+    # 2.7 ms per extra file from 100 to 1000, then 4.1 ms from 1000 to 10000: not linear
+    assert verdicts["time linear in N from 100 to 10000 (within 20%)"] is False
+    rows[10000]["run"] = measure("run", 3.0 + 9000 * 0.0029, 390, n=10000)
+    verdicts = {what: ok for what, ok, _ in bench.targets(rows)}
+    assert verdicts["time linear in N from 100 to 10000 (within 20%)"] is True
+    rows[1000]["floor"] = measure("floor", 1.0)
+    verdicts = {what: ok for what, ok, _ in bench.targets(rows)}
+    assert verdicts["run/floor <= 2.0 at N=1000"] is False
+    assert "| 1000 | run | 3.00 |" in bench.table(rows)
+
+
+def test_smoke_run_is_not_grossly_slower_than_the_floor(corpus: Path, tmp_path: Path) -> None:
+    """N = 50; the best of three tries each, so a busy CI machine does not fail it."""
+    rows = bench.run_benchmark(
+        [50], corpus=corpus, work=tmp_path, kinds=("run", "floor"), repeat=3, echo=False
+    )
+    run, floor = rows[50]["run"], rows[50]["floor"]
+    assert run.exit_code in (0, 3)  # 3: some generated divisions typed a weight wrong
+    ratio = run.seconds / floor.seconds
+    assert ratio <= 6, f"run {run.seconds:.2f} s is {ratio:.1f}x the floor {floor.seconds:.2f} s"
