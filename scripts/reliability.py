@@ -184,8 +184,21 @@ def main(argv: list[str] | None = None) -> int:
     (inbox / "~$01_secretariat.xlsx").write_bytes(b"owner lock")  # Excel's lock file: never an input
     digests = {p.name: sha256(p) for p in inbox.iterdir()}
     sizes = {p.name: p.stat().st_size for p in inbox.iterdir()}
+    # the run files its inputs away (archive, rejected); the lone checks below use this copy
+    alone_dir = work / "alone"
+    shutil.rmtree(alone_dir, ignore_errors=True)
+    shutil.copytree(inbox, alone_dir)
+    # the same bytes as a file claimed before it (in name order) are filed as a duplicate, not checked
+    first_of: dict[str, str] = {}
+    duplicate_of = {}
+    for name in sorted(digests):
+        if digests[name] in first_of:
+            duplicate_of[name] = first_of[digests[name]]
+        else:
+            first_of[digests[name]] = name
 
-    run = run_measured([*command(), "run", "--inbox", str(inbox), "--out", str(out)], work, None, 1800)
+    run_args = [*command(), "run", "--inbox", str(inbox), "--out", str(out), "--stability-delay", "0"]
+    run = run_measured(run_args, work, None, 1800)
     failures: list[str] = []
     if run["returncode"] != 3:
         failures.append(f"kpibatch run exited {run['returncode']}, expected 3 (files rejected)")
@@ -199,13 +212,18 @@ def main(argv: list[str] | None = None) -> int:
     examples = {p.name for p in EXAMPLES.glob("*.xlsx")}
     if not examples <= scored:
         failures.append(f"divisions missing from the report: {sorted(examples - scored)}")
+    filed_duplicates = {sha256(p) for p in (out / "archive" / "duplicates").rglob("*") if p.is_file()}
     for name, code in expected.items():
-        if code == "accepted":
+        if name in duplicate_of:
+            if digests[name] not in filed_duplicates:
+                failures.append(f"{name}: same bytes as {duplicate_of[name]}, not filed as a duplicate")
+        elif code == "accepted":
             if name not in scored | superseded:
                 failures.append(f"{name} should have been accepted")
         elif code not in [e["code"] for e in rejected.get(name, [])]:
             failures.append(f"{name}: expected {code}, got {rejected.get(name)}")
-    present = {sha256(p) for p in work.rglob("*") if p.is_file() and out not in p.parents}
+    kept = [inbox, out / "archive", out / "rejected"]  # where an input may be: nothing is deleted
+    present = {sha256(p) for folder in kept for p in folder.rglob("*") if p.is_file()}
     lost = sorted(name for name, digest in digests.items() if digest not in present)
     if lost:
         failures.append(f"input bytes lost: {lost}")
@@ -215,7 +233,9 @@ def main(argv: list[str] | None = None) -> int:
 
     per_file = []
     for name in sorted(expected):
-        alone = run_measured([sys.executable, "-c", CHECK_ONE, str(inbox / name)], work, args.memory_mb, 300)
+        alone = run_measured(
+            [sys.executable, "-c", CHECK_ONE, str(alone_dir / name)], work, args.memory_mb, 300
+        )
         outcome = json.loads(alone["stdout"]) if alone["returncode"] == 0 and alone["stdout"] else {}
         per_file.append(
             {
