@@ -181,6 +181,20 @@ def _scan(stream: IO[bytes]) -> dict[Cell, str]:
     return scanner.found
 
 
+_SCAN_ERRORS = (ParseError, SAXException, DefusedXmlException)
+
+
+def formulas_in_xml(xml: str) -> dict[Cell, str]:
+    """The same scan over a sheet's XML that a reader already took out of the zip.
+
+    Empty when the XML cannot be parsed: whether the file is readable is the value reader's call.
+    """
+    try:
+        return _scan(io.BytesIO(xml.encode("utf-8")))
+    except _SCAN_ERRORS:
+        return {}
+
+
 def uncached_formulas(data: bytes, sheet_name: str) -> dict[Cell, str]:
     """{(row0, col0): "=formula"} for the formula cells of ``sheet_name`` that have no cached value.
 
@@ -194,5 +208,5 @@ def uncached_formulas(data: bytes, sheet_name: str) -> dict[Cell, str]:
                 return {}
             with book.open(part) as stream:
                 return _scan(stream)
-    except (zipfile.BadZipFile, KeyError, ParseError, SAXException, DefusedXmlException, OSError, EOFError):
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, *_SCAN_ERRORS):
         return {}

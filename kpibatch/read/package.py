@@ -20,6 +20,8 @@ import zipfile
 from dataclasses import dataclass, field
 from html import unescape
 
+from kpibatch.read.formulas import formulas_in_xml
+
 Cell = tuple[int, int]
 
 PERCENT_BUILTIN_FORMATS = frozenset({9, 10})
@@ -73,8 +75,9 @@ class SheetMarks:
     percent: set[Cell] = field(default_factory=set)
     errors: dict[Cell, str] = field(default_factory=dict)
     """Cells holding an error value such as ``#DIV/0!`` (calamine reads them as blank)."""
-    has_formulas: bool = False
-    """Whether the sheet holds any formula at all (only then is it scanned for uncached ones)."""
+    formulas: dict[Cell, str] = field(default_factory=dict)
+    """Formula cells without a cached value (calamine reads them as blank); the sheet is scanned for
+    them only when it holds a formula at all."""
 
 
 class Package:
@@ -181,7 +184,8 @@ class Package:
                 raise PackageError(f"sheet {name} has no part in the package")
             return SheetMarks()
         marks = scan_cells(xml, self.percent_styles)
-        marks.has_formulas = _FORMULA_TAG.search(xml) is not None
+        if _FORMULA_TAG.search(xml) is not None:
+            marks.formulas = formulas_in_xml(xml)
         return marks
 
 

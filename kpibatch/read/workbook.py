@@ -24,7 +24,6 @@ from typing import Any
 import python_calamine
 
 from kpibatch.model import SourceFile
-from kpibatch.read.formulas import uncached_formulas
 from kpibatch.read.package import Package, PackageError
 
 Cell = tuple[int, int]
@@ -61,8 +60,6 @@ class RawBook:
     defined_names: dict[str, str]
     _book: Any
     _package: Package
-    data: bytes = b""
-    """The file's bytes, for scans that look at the XML itself."""
 
     def sheet(self, name: str) -> RawSheet:
         try:
@@ -81,9 +78,8 @@ class RawBook:
             row = values[r]
             row.extend([None] * (c + 1 - len(row)))
             row[c] = error
-        # calamine shows a formula without a cached value as a blank; the XML scan tells them apart
-        formulas = uncached_formulas(self.data, name) if marks.has_formulas else {}
-        return RawSheet(name=name, rows=values, percent=marks.percent, formulas=formulas)
+        # calamine shows a formula without a cached value as a blank; the package's scan tells them apart
+        return RawSheet(name=name, rows=values, percent=marks.percent, formulas=marks.formulas)
 
     def close(self) -> None:
         self._book.close()
@@ -136,7 +132,6 @@ def open_book(path: Path) -> RawBook:
         defined_names=package.defined_names,
         _book=book,
         _package=package,
-        data=data,
     )
 
 
