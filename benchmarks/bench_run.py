@@ -371,12 +371,62 @@ def _baseline_score(row: Any, columns: dict[str, Any]) -> float | None:
     return float(points[-1][0])
 
 
+# The report's division sheet carries, per KPI: code, name, score (or the status), effective weight,
+# then for the planning officer result, unit, method, levels 1..5, original weight, weighted score and
+# warnings. The baseline and the floor write the same cells, so the three programs do the same work.
+HEADINGS = (
+    "ตัวชี้วัด",
+    "รายละเอียดตัวชี้วัด",
+    "คะแนนที่ทำได้",
+    "น้ำหนัก",
+    "ผลการดำเนินงาน",
+    "หน่วยวัด",
+    "วิธีให้คะแนน",
+    "ระดับ 1",
+    "ระดับ 2",
+    "ระดับ 3",
+    "ระดับ 4",
+    "ระดับ 5",
+    "น้ำหนักเดิม",
+    "คะแนนถ่วงน้ำหนัก",
+    "คำเตือน",
+)
+OVERVIEW_HEADINGS = ("หน่วยงาน", "คะแนนรวม", "อันดับ", "ประเมิน", "ไม่ประเมิน", "จุดอ่อน", "คำเตือน")
+TITLE = "สรุปผลคะแนน ตามคำรับรองการปฏิบัติราชการ ประจำปีงบประมาณ พ.ศ. ๒๕๖๓ รอบ ๑๒ เดือน"
+TOTAL_LABEL = "คะแนนที่ได้รับตามคำรับรองฯ ประจำปีงบประมาณ พ.ศ. ๒๕๖๓"
+
+
+def _row_cells(row: Any, columns: dict[str, Any], score: float | None, weight: float) -> list[Any]:
+    """One KPI row as the report writes it: texts as str, numbers as float, empty as None."""
+
+    def get(key: str) -> Any:
+        if key not in columns:
+            return None
+        value = row[columns[key]]
+        return None if value is None or (isinstance(value, float) and value != value) else value
+
+    status = get("status")
+    return [
+        str(get("code")),
+        str(get("name")),
+        score if score is not None else str(status),
+        weight if score is not None else None,
+        get("result"),
+        get("unit"),
+        get("method"),
+        *(get(f"level{k}") for k in range(1, 6)),
+        get("weight"),
+        score * weight / 100 if score is not None else None,
+        "" if score is not None else "ไม่ได้ประเมินในรอบนี้",
+    ]
+
+
 def run_baseline(inbox: Path, out: Path) -> None:
     """Read with pandas+openpyxl, score row by row, write with openpyxl: the obvious first program."""
     import openpyxl
     import pandas as pd
 
-    results: list[tuple[str, list[tuple[str, str, float | None, float]], float | None]] = []
+    results: list[tuple[str, list[list[Any]], float | None]] = []
     for path in sorted(inbox.glob("*.xlsx")):
         sheets = pd.read_excel(path, sheet_name=None, header=None, engine="openpyxl")
         roles = {contract.sheet_role(name): frame for name, frame in sheets.items()}
@@ -389,21 +439,6 @@ def run_baseline(inbox: Path, out: Path) -> None:
         )
         columns = {contract.kpi_column(v): c for c, v in frame.loc[header].items() if isinstance(v, str)}
         columns.pop(None, None)
-        rows: list[tuple[str, str, float | None, float]] = []
-        for _, row in frame.loc[header + 1 :].iterrows():
-            code = row[columns["code"]]
-            if not isinstance(code, str):
-                continue
-            status = row[columns["status"]] if "status" in columns else None
-            assessed = not isinstance(status, str)
-            rows.append(
-                (
-                    code,
-                    str(row[columns["name"]]),
-                    _baseline_score(row, columns) if assessed else None,
-                    float(row[columns["weight"]]),
-                )
-            )
         moved: dict[str, float] = {}
         if roles.get("reallocations") is not None:
             moves = roles["reallocations"]
@@ -411,20 +446,37 @@ def run_baseline(inbox: Path, out: Path) -> None:
             for _, move in moves.loc[1:].iterrows():
                 weight = float(move[names["weight"]])
                 moved[str(move[names["to"]])] = moved.get(str(move[names["to"]]), 0.0) + weight
-        top = [(r[2], r[3] + moved.get(r[0], 0.0)) for r in rows if r[0].count(".") == 1 and r[2] is not None]
+        rows: list[list[Any]] = []
+        top: list[tuple[float, float]] = []
+        for _, row in frame.loc[header + 1 :].iterrows():
+            code = row[columns["code"]]
+            if not isinstance(code, str):
+                continue
+            status = row[columns["status"]] if "status" in columns else None
+            assessed = not isinstance(status, str)
+            score = _baseline_score(row, columns) if assessed else None
+            weight = float(row[columns["weight"]]) + moved.get(code, 0.0)
+            rows.append(_row_cells(row, columns, score, weight))
+            if code.count(".") == 1 and score is not None:
+                top.append((score, weight))
         total = sum(s * w for s, w in top) / sum(w for _, w in top) if top else None
         results.append((str(meta.get("division")), rows, total))
     wb = openpyxl.Workbook()
     overview = wb.active
     overview.title = "ภาพรวม"
+    overview.append([TITLE])
+    overview.append(list(OVERVIEW_HEADINGS))
     for i, (division, rows, total) in enumerate(results):
-        overview.append([division, total])
+        assessed = sum(1 for r in rows if r[3] is not None)
+        overview.append([division, total, i + 1, assessed, len(rows) - assessed, rows[0][0], 0])
         ws = wb.create_sheet(f"d{i + 1}")
-        ws.append(["สรุปผลคะแนน ตามคำรับรองการปฏิบัติราชการ"])
+        ws.append([TITLE])
         ws.append(["ตัวชี้วัด", division])
-        for code, name, score, weight in rows:
-            ws.append([code, name, score, weight])
-        ws.append(["", "คะแนนที่ได้รับ", total, 100])
+        ws.append(list(HEADINGS))
+        for cells in rows:
+            ws.append(cells)
+        ws.append([TOTAL_LABEL, "", total, 100])
+    wb.create_sheet("ปัญหา").append(["-"])
     out.mkdir(parents=True, exist_ok=True)
     wb.save(out / "baseline.xlsx")
 
@@ -433,7 +485,11 @@ def run_baseline(inbox: Path, out: Path) -> None:
 
 
 def run_floor(inbox: Path, out: Path) -> None:
-    """Read every sheet with python-calamine; write the report's sheets and cells, constant memory."""
+    """Read every sheet with python-calamine; write the report's sheets and cells, constant memory.
+
+    No scoring: the KPI rows' own values go into the report's cells (a number where the report has
+    a score), which is the least any program producing this report has to read and write.
+    """
     import python_calamine
     import xlsxwriter
 
@@ -444,28 +500,57 @@ def run_floor(inbox: Path, out: Path) -> None:
     )
     cell = wb.add_format({"font_name": "TH Sarabun New", "border": 1})
     overview = wb.add_worksheet("ภาพรวม")
-    for i, path in enumerate(sorted(inbox.glob("*.xlsx"))):
+    overview.write_string(0, 0, TITLE, cell)
+    for c, heading in enumerate(OVERVIEW_HEADINGS):
+        overview.write_string(1, c, heading, cell)
+    for i, path in enumerate(sorted(inbox.glob("*.xlsx")), start=2):
         book = python_calamine.CalamineWorkbook.from_path(str(path))
         sheets = [book.get_sheet_by_name(name).to_python(skip_empty_area=False) for name in book.sheet_names]
         division = str(sheets[0][0][1]) if sheets[0] and len(sheets[0][0]) > 1 else ""
+        rows = sheets[1] if len(sheets) > 1 else []
+        header = next(
+            (r for r, row in enumerate(rows) if row and contract.kpi_column(str(row[0])) == "code"), 0
+        )
+        kpi_rows = [row for row in rows[header:] if len(row) >= 4 and row[0] != ""]
         overview.write_string(i, 0, division, cell)
-        overview.write_number(i, 1, 0.0, cell)
-        ws = wb.add_worksheet(f"d{i + 1}")
-        ws.write_string(0, 0, "สรุปผลคะแนน ตามคำรับรองการปฏิบัติราชการ", cell)
-        ws.write_string(1, 0, division, cell)
-        r = 2
-        for row in sheets[1] if len(sheets) > 1 else []:
-            if len(row) < 4:
-                continue
-            ws.write_string(r, 0, str(row[0]), cell)
-            ws.write_string(r, 1, str(row[1]), cell)
-            ws.write_number(r, 2, row[3] if isinstance(row[3], float) else 0.0, cell)
-            ws.write_number(r, 3, row[3] if isinstance(row[3], float) else 0.0, cell)
+        for c in range(1, 5):
+            overview.write_number(i, c, 0.0, cell)
+        overview.write_string(i, 5, str(kpi_rows[0][0]) if kpi_rows else "", cell)
+        overview.write_number(i, 6, 0.0, cell)
+        ws = wb.add_worksheet(f"d{i - 1}")
+        ws.write_string(0, 0, TITLE, cell)
+        ws.write_string(1, 0, "ตัวชี้วัด", cell)
+        ws.write_string(1, 1, division, cell)
+        for c, heading in enumerate(HEADINGS):
+            ws.write_string(2, c, heading, cell)
+        r = 3
+        for row in kpi_rows[1:]:
+            values = [*row[:13], row[3], row[3], ""]
+            for c, value in enumerate(values[: len(HEADINGS)]):
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    ws.write_number(r, c, float(value), cell)
+                elif value not in ("", None):
+                    ws.write_string(r, c, str(value), cell)
             r += 1
-        ws.write_string(r, 1, "คะแนนที่ได้รับ", cell)
+        ws.write_string(r, 0, TOTAL_LABEL, cell)
         ws.write_number(r, 2, 0.0, cell)
+        ws.write_number(r, 3, 100.0, cell)
     wb.add_worksheet("ปัญหา").write_string(0, 0, "-", cell)
     wb.close()
+
+
+def count_cells(workbook: Path) -> int:
+    """Non-empty cells of every sheet: the three programs' outputs should hold about as many."""
+    import python_calamine
+
+    book = python_calamine.CalamineWorkbook.from_path(str(workbook))
+    return sum(
+        1
+        for name in book.sheet_names
+        for row in book.get_sheet_by_name(name).to_python()
+        for value in row
+        if value not in ("", None)
+    )
 
 
 # --- measuring ----------------------------------------------------------------------------------
@@ -480,6 +565,8 @@ class Measure:
     exit_code: int
     cpu_seconds: float = 0.0
     """User + system time of the process and every child it waited for (workers included)."""
+    cells: int = 0
+    """Non-empty cells of the workbook it wrote: the three should write about the same."""
 
     @property
     def files_per_s(self) -> float:
@@ -582,7 +669,15 @@ def measure(kind: str, inbox: Path, out: Path, n: int, *, jobs: int | None = Non
         raise RuntimeError(f"{kind} failed with exit code {proc.returncode}: {stderr[-2000:]}")
     peak_kb = max(peak[0], usage.ru_maxrss)
     cpu = usage.ru_utime + usage.ru_stime
-    return Measure(kind, n, seconds, peak_kb / 1024, proc.returncode, cpu)
+    return Measure(kind, n, seconds, peak_kb / 1024, proc.returncode, cpu, cells=_output_cells(out))
+
+
+def _output_cells(out: Path) -> int:
+    """Cells of the report each program wrote (kpibatch's sits in ``OUT/<year>-r<round>/``)."""
+    reports = [
+        p for p in out.rglob("*.xlsx") if out in (p.parent, p.parent.parent) and p.parent.name != "archive"
+    ]
+    return sum(count_cells(p) for p in reports)
 
 
 def machine() -> str:
@@ -618,8 +713,8 @@ def _version(dist: str) -> str:
 
 def table(rows: dict[int, dict[str, Measure]]) -> str:
     lines = [
-        "| N | program | wall s | files/s | ms/file | peak RSS MB | CPU s |",
-        "| ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| N | program | wall s | files/s | ms/file | peak RSS MB | CPU s | cells written |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for n, by_kind in sorted(rows.items()):
         for kind in KINDS:
@@ -627,7 +722,7 @@ def table(rows: dict[int, dict[str, Measure]]) -> str:
             if m is not None:
                 lines.append(
                     f"| {n} | {kind} | {m.seconds:.2f} | {m.files_per_s:.0f} | {m.ms_per_file:.2f} | "
-                    f"{m.peak_rss_mb:.0f} | {m.cpu_seconds:.2f} |"
+                    f"{m.peak_rss_mb:.0f} | {m.cpu_seconds:.2f} | {m.cells} |"
                 )
     lines += ["", "| N | run/floor | baseline/run |", "| ---: | ---: | ---: |"]
     for n, by_kind in sorted(rows.items()):
