@@ -6,17 +6,18 @@ division, year and round: the most recently modified one counts and the other is
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kpibatch.model import DivisionScore, SourceFile
+from kpibatch.model import DivisionScore, KpiScore, SourceFile
 from kpibatch.problems import Problem, Superseded
 from kpibatch.text import code_key, normalize_label
 
 if TYPE_CHECKING:
-    import pandas as pd
+    from kpibatch.write.recorded import RecordedSheet
 
 
 @dataclass
@@ -28,6 +29,8 @@ class FileOutcome:
     score: DivisionScore | None
     problems: list[Problem] = field(default_factory=list)
     group: tuple[int, int] | None = None
+    sheet: RecordedSheet | None = None
+    """The division's sheet as laid out by the worker that scored it (``kpibatch.write.recorded``)."""
 
     @property
     def accepted(self) -> bool:
@@ -121,88 +124,102 @@ def consolidate(outcomes: list[FileOutcome]) -> list[Group]:
     return [groups[key] for key in sorted(groups)]
 
 
-def overview_frame(group: Group) -> pd.DataFrame:
-    """One row per division: total, rank (1, 2, 2, 4), KPIs assessed and not, weakest KPI."""
-    import pandas as pd  # here, not at the top: worker processes import this module but build no frames
+@dataclass(frozen=True)
+class OverviewRow:
+    """One division on the overview: its total and rank, what was assessed, its weakest KPI."""
 
-    records = []
+    division: str
+    short_name: str | None
+    total: Decimal | None
+    rank: int | None
+    """1, 2, 2, 4: divisions with equal totals share a rank; None without a total."""
+    assessed: int
+    not_assessed: int
+    weakest_code: str | None
+    weakest_name: str | None
+    weakest_score: Decimal | None
+    warnings: int
+    file: str
+    sha256: str
+
+
+def overview_rows(group: Group) -> list[OverviewRow]:
+    """One row per division, in the group's order: total, rank, KPIs assessed and not, weakest KPI.
+
+    Plain Python rather than a pandas frame: a group has at most a few thousand divisions, and
+    importing pandas alone costs a run more than half a second, several times what these few loops do.
+    """
+    totals = [score.total for score in group.divisions if score.total is not None]
+    rows = []
     for score in group.divisions:
         top = score.top_level
         assessed = [k for k in score.kpis if k.assessed and not k.has_children]
-        weakest = min(assessed, key=lambda k: (k.score, [int(p) for p in k.code.split(".")]), default=None)
-        records.append(
-            {
-                "division": score.division,
-                "short_name": score.submission.short_name,
-                "total": float(score.total) if score.total is not None else None,
-                "total_decimal": score.total,
-                "assessed": sum(1 for k in top if k.assessed),
-                "not_assessed": sum(1 for k in top if not k.assessed),
-                "weakest_code": weakest.code if weakest else None,
-                "weakest_name": weakest.name if weakest else None,
-                "weakest_score": float(weakest.score) if weakest and weakest.score is not None else None,
-                "warnings": len(score.warnings),
-                "file": score.submission.source.name,
-                "sha256": score.submission.source.sha256,
-            }
+        weakest = min(assessed, key=lambda k: (k.score, code_key(k.code)), default=None)
+        total = score.total
+        rows.append(
+            OverviewRow(
+                division=score.division,
+                short_name=score.submission.short_name,
+                total=total,
+                rank=None if total is None else 1 + sum(1 for t in totals if t > total),
+                assessed=sum(1 for k in top if k.assessed),
+                not_assessed=sum(1 for k in top if not k.assessed),
+                weakest_code=weakest.code if weakest else None,
+                weakest_name=weakest.name if weakest else None,
+                weakest_score=weakest.score if weakest else None,
+                warnings=len(score.warnings),
+                file=score.submission.source.name,
+                sha256=score.submission.source.sha256,
+            )
         )
-    frame = pd.DataFrame.from_records(
-        records,
-        columns=[
-            "division",
-            "short_name",
-            "total",
-            "total_decimal",
-            "assessed",
-            "not_assessed",
-            "weakest_code",
-            "weakest_name",
-            "weakest_score",
-            "warnings",
-            "file",
-            "sha256",
-        ],
-    )
-    frame["rank"] = frame["total"].rank(method="min", ascending=False).astype("Int64")
-    return frame
+    return rows
 
 
-COMPARISON_COLUMNS = ["division", "code", "name", "key", "score", "score_decimal", "status"]
+@dataclass(frozen=True)
+class ComparisonCell:
+    """One division's score (or status) for a KPI it shares with other divisions."""
+
+    division: str
+    code: str
+    name: str
+    """The spelling of the first division that has the KPI."""
+    key: str
+    score: Decimal | None
+    status: str | None
 
 
-def comparison_frame(group: Group) -> pd.DataFrame:
-    """KPIs shared by two or more divisions: one row per (division, shared KPI), in long form.
+@functools.lru_cache(maxsize=65536)
+def _kpi_key(code: str, name: str) -> str:
+    """A KPI's identity across divisions; divisions repeat the same KPIs, so it is worth keeping."""
+    return f"{code} {normalize_label(name)}"
+
+
+_code_key = functools.lru_cache(maxsize=65536)(code_key)
+
+
+def comparison_cells(group: Group) -> list[ComparisonCell]:
+    """KPIs shared by two or more divisions: one cell per (division, shared KPI).
 
     A KPI is shared when several divisions have the same code and the same name (compared without
-    case or spaces: ``แนวทาง แก้ไข`` and ``แนวทางแก้ไข`` are one KPI). ``key`` identifies it; ``name``
-    is the spelling of the first division that has it. ``score`` is NaN and ``status`` the division's
-    status text when the KPI is not assessed there. Rows follow the KPIs' natural code order, then the
-    group's division order; pivot on ``division`` × ``key`` for the matrix.
+    case or spaces: ``แนวทาง แก้ไข`` and ``แนวทางแก้ไข`` are one KPI); ``key`` identifies it.
+    ``score`` is None and ``status`` the division's status text when the KPI is not assessed there.
+    Cells follow the KPIs' natural code order, then the group's division order.
     """
-    import pandas as pd
-
-    records = []
+    found: list[tuple[int, str, KpiScore, str]] = []
+    divisions: dict[str, set[str]] = {}
+    names: dict[str, str] = {}
     for order, score in enumerate(group.divisions):
         for kpi in score.kpis:
-            records.append(
-                {
-                    "division": score.division,
-                    "order": order,
-                    "code": kpi.code,
-                    "name": kpi.name,
-                    "key": f"{kpi.code} {normalize_label(kpi.name)}",
-                    "score": float(kpi.score) if kpi.score is not None else float("nan"),
-                    "score_decimal": kpi.score,
-                    "status": kpi.status,
-                }
-            )
-    frame = pd.DataFrame.from_records(records, columns=[*COMPARISON_COLUMNS, "order"])
-    counts = frame.groupby("key")["division"].nunique()
-    frame = frame[frame["key"].isin(counts[counts >= 2].index)].copy()
-    frame["name"] = frame.groupby("key")["name"].transform("first")
-    frame["code_key"] = frame["code"].map(code_key)
-    frame = frame.sort_values(["code_key", "key", "order"], kind="stable")
-    return frame[COMPARISON_COLUMNS].reset_index(drop=True)
+            key = _kpi_key(kpi.code, kpi.name)
+            found.append((order, score.division, kpi, key))
+            divisions.setdefault(key, set()).add(score.division)
+            names.setdefault(key, kpi.name)
+    shared = [item for item in found if len(divisions[item[3]]) >= 2]
+    shared.sort(key=lambda item: (_code_key(item[2].code), item[3], item[0]))
+    return [
+        ComparisonCell(division, kpi.code, names[key], key, kpi.score, kpi.status)
+        for _, division, kpi, key in shared
+    ]
 
 
 def decimal_or_none(value: Decimal | None) -> float | None:

@@ -1,4 +1,4 @@
-"""The KPI comparison: comparison_frame, and the division × KPI matrix read back with openpyxl."""
+"""The KPI comparison: comparison_cells, and the division × KPI matrix read back with openpyxl."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from helpers import kpi, write_submission
 from write_helpers import examples_workbook, load, run_report
 
 from kpibatch.config import Settings
-from kpibatch.consolidate import comparison_frame, consolidate
+from kpibatch.consolidate import comparison_cells, consolidate
 from kpibatch.pipeline import check_files
 from kpibatch.write.comparison import FIRST_ROW, HEADING_ROW, NAME, NONE_SHARED, NOT_ASSESSED
 
@@ -39,18 +39,20 @@ def shared_in(seed: list[dict]) -> dict[tuple[str, str], list[int]]:
     return {k: v for k, v in found.items() if len(v) >= 2}
 
 
-def test_comparison_frame_keeps_kpis_shared_by_code_and_name(seed: list[dict]):
+def test_comparison_cells_keep_kpis_shared_by_code_and_name(seed: list[dict]):
     outcomes = list(check_files(sorted(EXAMPLES.glob("*.xlsx")), Settings()))
     (group,) = consolidate(outcomes)
-    frame = comparison_frame(group)
+    cells = comparison_cells(group)
     expected = shared_in(seed)
-    got = Counter(key(code, name) for code, name in zip(frame["code"], frame["name"], strict=True))
+    got = Counter(key(c.code, c.name) for c in cells)
     assert {k: len(v) for k, v in expected.items()} == dict(got)
-    paper = frame[frame["code"] == "4.3"]
-    assert sorted(set(paper["division"])) == sorted(seed[i]["division"] for i in (0, 2, 3, 5))
-    assert list(frame["code"]) == sorted(frame["code"], key=lambda c: tuple(int(p) for p in c.split(".")))
-    not_assessed = frame[frame["code"] == "7.1"]
-    assert not_assessed["score"].isna().all() and set(not_assessed["status"]) == {"รายงานรอบ ๑๒ เดือน"}
+    paper = [c for c in cells if c.code == "4.3"]
+    assert sorted({c.division for c in paper}) == sorted(seed[i]["division"] for i in (0, 2, 3, 5))
+    codes = [c.code for c in cells]
+    assert codes == sorted(codes, key=lambda c: tuple(int(p) for p in c.split(".")))
+    not_assessed = [c for c in cells if c.code == "7.1"]
+    assert all(c.score is None for c in not_assessed)
+    assert {c.status for c in not_assessed} == {"รายงานรอบ ๑๒ เดือน"}
 
 
 def test_matrix_has_a_row_per_division_a_column_per_shared_kpi_and_a_colour_scale(

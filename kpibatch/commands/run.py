@@ -10,9 +10,7 @@ is copied instead of emptied.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
-import threading
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -121,7 +119,6 @@ def progress_stream(args: argparse.Namespace) -> TextIO | None:
 
 
 def handle(args: argparse.Namespace, out: TextIO) -> int:
-    warm_up("pandas")
     settings = batch_settings(args, email_enabled=args.email)
     email = settings.email_enabled or args.dry_run
     for warning in prepare(settings, email=email, dry_run=args.dry_run):
@@ -152,14 +149,6 @@ def handle(args: argparse.Namespace, out: TextIO) -> int:
         )
     # An undelivered mail outranks rejected files: the report exists but nobody has it.
     return EXIT_MAIL if mail.failed else report.exit_code
-
-
-def warm_up(module: str) -> None:
-    """Import ``module`` in the background: the report needs pandas only after every file is checked,
-    and its import (a quarter of a second) can overlap the checking, which happens in other processes."""
-    threading.Thread(
-        target=importlib.import_module, args=(module,), name=f"import-{module}", daemon=True
-    ).start()
 
 
 def jobs_count(text: str) -> int:

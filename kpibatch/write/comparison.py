@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from kpibatch.consolidate import comparison_frame
+from kpibatch.consolidate import ComparisonCell, comparison_cells
 from kpibatch.score.rounding import q4
 from kpibatch.write import widths
 from kpibatch.write.context import ReportContext
@@ -53,8 +53,8 @@ class ComparisonSheet:
         write_comparison(ctx, NAME)
 
 
-def shared_kpis(frame: Any, digits: Any = str) -> list[SharedKpi]:
-    kpis = list(dict.fromkeys(zip(frame["key"], frame["code"], frame["name"], strict=True)))
+def shared_kpis(cells: list[ComparisonCell], digits: Any = str) -> list[SharedKpi]:
+    kpis = list(dict.fromkeys((c.key, c.code, c.name) for c in cells))
     codes = [code for _, code, _ in kpis]
     result, seen = [], {}
     for key, code, name in kpis:
@@ -66,11 +66,16 @@ def shared_kpis(frame: Any, digits: Any = str) -> list[SharedKpi]:
     return result
 
 
-def most_shared(kpis: list[SharedKpi], frame: Any, limit: int = MAX_SHARED_COLUMNS) -> list[SharedKpi]:
+def most_shared(
+    kpis: list[SharedKpi], cells: list[ComparisonCell], limit: int = MAX_SHARED_COLUMNS
+) -> list[SharedKpi]:
     """The ``limit`` KPIs the most divisions share, kept in their natural order."""
     if len(kpis) <= limit:
         return kpis
-    counts = frame.groupby("key")["division"].nunique().to_dict()
+    divisions: dict[str, set[str]] = {}
+    for cell in cells:
+        divisions.setdefault(cell.key, set()).add(cell.division)
+    counts = {key: len(found) for key, found in divisions.items()}
     keep = {k.key for k in sorted(kpis, key=lambda k: -counts.get(k.key, 0))[:limit]}
     return [k for k in kpis if k.key in keep]
 
@@ -78,11 +83,11 @@ def most_shared(kpis: list[SharedKpi], frame: Any, limit: int = MAX_SHARED_COLUM
 def write_comparison(ctx: ReportContext, name: str) -> Any:
     ws = ctx.workbook.add_worksheet(name)
     f = ctx.formats
-    frame = comparison_frame(ctx.group)
-    every_kpi = shared_kpis(frame, ctx.digits)
-    kpis = most_shared(every_kpi, frame)
+    shared = comparison_cells(ctx.group)
+    every_kpi = shared_kpis(shared, ctx.digits)
+    kpis = most_shared(every_kpi, shared)
     divisions = [score.division for score in ctx.group.divisions]
-    cells = {(r.division, r.key): r for r in frame.itertuples(index=False)}
+    cells = {(c.division, c.key): c for c in shared}
 
     # the legend under the matrix needs its statistics columns even when few KPIs are shared
     columns = max(len(kpis), len(LEGEND_HEADINGS) - 1)
@@ -110,8 +115,8 @@ def write_comparison(ctx: ReportContext, name: str) -> Any:
             cell = cells.get((division, kpi.key))
             if cell is None:
                 grid.blank(row, col, absent_format)
-            elif cell.score_decimal is not None:
-                grid.number(row, col, cell.score_decimal, score_format, absent_format)
+            elif cell.score is not None:
+                grid.number(row, col, cell.score, score_format, absent_format)
             else:
                 grid.text(row, col, NOT_ASSESSED, status_format)
                 if cell.status:
@@ -141,7 +146,7 @@ def _write_legend(
     row: int,
     kpis: list[SharedKpi],
     divisions: list[str],
-    cells: dict[tuple[str, str], Any],
+    cells: dict[tuple[str, str], ComparisonCell],
 ) -> int:
     """Each shared KPI: its name, how many divisions have and assess it, mean, lowest and highest."""
     f = ctx.formats
@@ -156,7 +161,7 @@ def _write_legend(
     blank = f.text()
     for kpi in kpis:
         have = [c for d in divisions if (c := cells.get((d, kpi.key))) is not None]
-        scores = [c.score_decimal for c in have if c.score_decimal is not None]
+        scores = [c.score for c in have if c.score is not None]
         mean = q4(sum(scores, Decimal(0)) / len(scores)) if scores else None
         grid.text(row, 0, f"{kpi.label} {kpi.name}", f.text(), last_col=first_stat - 1)
         grid.number(row, first_stat, len(have), count_format, blank)

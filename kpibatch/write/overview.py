@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from kpibatch.consolidate import FileOutcome, overview_frame
+from kpibatch.consolidate import FileOutcome, overview_rows
 from kpibatch.write import widths
 from kpibatch.write.context import ReportContext
 from kpibatch.write.grid import Grid
@@ -86,7 +86,6 @@ def write_overview(ctx: ReportContext, name: str) -> Any:
     ws = ctx.workbook.add_worksheet(name)
     f = ctx.formats
     group = ctx.group
-    frame = overview_frame(group)
     last_col = len(COLUMNS) - 1
     grid = Grid(ws, _column_widths(ctx), f.font_size)
 
@@ -108,24 +107,21 @@ def write_overview(ctx: ReportContext, name: str) -> Any:
     row = FIRST_ROW
     text, centre = f.text(), f.text(align="center")
     score_fmt, int_fmt = _num(ctx, SCORE_FORMAT), _num(ctx, INTEGER_FORMAT)
-    for record in frame.itertuples(index=False):
+    for record in overview_rows(group):
         grid.text(row, COLUMN["division"], record.division, text)
-        if record.total_decimal is not None:
-            grid.number(row, COLUMN["total"], record.total_decimal, score_fmt, centre)
-            grid.number(row, COLUMN["rank"], int(record.rank), int_fmt, centre)
+        if record.total is not None and record.rank is not None:
+            grid.number(row, COLUMN["total"], record.total, score_fmt, centre)
+            grid.number(row, COLUMN["rank"], record.rank, int_fmt, centre)
         else:
             grid.text(row, COLUMN["total"], "-", centre)
             grid.text(row, COLUMN["rank"], "-", centre)
-        grid.number(row, COLUMN["assessed"], int(record.assessed), int_fmt, centre)
-        grid.number(row, COLUMN["not_assessed"], int(record.not_assessed), int_fmt, centre)
-        # pandas turns a missing code into NaN, which is truthy
-        has_weakest = isinstance(record.weakest_code, str)
-        weakest = f"{ctx.digits(record.weakest_code)} {record.weakest_name}" if has_weakest else ""
+        grid.number(row, COLUMN["assessed"], record.assessed, int_fmt, centre)
+        grid.number(row, COLUMN["not_assessed"], record.not_assessed, int_fmt, centre)
+        code = record.weakest_code
+        weakest = f"{ctx.digits(code)} {record.weakest_name}" if code is not None else ""
         grid.text(row, COLUMN["weakest"], weakest, text)
-        score = record.weakest_score
-        lowest = None if score is None or score != score else score  # NaN when no KPI was scored
-        grid.number(row, COLUMN["weakest_score"], lowest, score_fmt, centre)
-        grid.number(row, COLUMN["warnings"], int(record.warnings), int_fmt, centre)
+        grid.number(row, COLUMN["weakest_score"], record.weakest_score, score_fmt, centre)
+        grid.number(row, COLUMN["warnings"], record.warnings, int_fmt, centre)
         row += 1
     last_data = row - 1
 
