@@ -15,7 +15,7 @@ ENV = "KPIBATCH_CRASH_AT"
 POINTS = (
     "locked",  # the lock is held, the run is in the ledger
     "recovered",  # unfinished moves of an earlier run are done
-    "checked",  # every claimed file is read and scored; nothing written yet
+    "checked",  # a claimed file is read and scored; nothing of it is written yet
     "recorded",  # a submission's ledger row is committed, its file not moved yet
     "explained",  # a rejected or duplicate file's .txt is written, the file not moved yet
     "moved",  # the file is at its archive or rejected location, the row not marked filed yet

@@ -88,8 +88,11 @@ def _copy_into_place(source: Path, target: Path) -> None:
     write_atomic(target, copy)
 
 
-def file_into(source: Path, target: Path, *, keep: bool) -> None:
-    """Put ``source`` at ``target``: rename it, or copy it when keeping the inbox or across devices."""
+def file_into(source: Path, target: Path, *, keep: bool, sync: bool = True) -> None:
+    """Put ``source`` at ``target``: rename it, or copy it when keeping the inbox or across devices.
+
+    ``sync=False`` leaves syncing the folder to the caller (``sync_folder``), once for many files.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
         raise FileExistsError(errno.EEXIST, "refusing to overwrite a filed input", str(target))
@@ -103,4 +106,10 @@ def file_into(source: Path, target: Path, *, keep: bool) -> None:
                 raise
             _copy_into_place(source, target)
             source.unlink()
-    _fsync_dir(target.parent)
+    if sync:
+        _fsync_dir(target.parent)
+
+
+def sync_folder(folder: Path) -> None:
+    """Make the renames into ``folder`` durable."""
+    _fsync_dir(folder)
