@@ -52,6 +52,7 @@ from kpibatch.problems import CheckCrashed, CheckTimedOut, FileUnreadable, Probl
 from kpibatch.read.precheck import Limits as PrecheckLimits
 from kpibatch.read.workbook import WorkbookError
 from kpibatch.score import ScoreOptions
+from kpibatch.write.recorded import SheetStyle
 
 PREFETCH = 2
 """Files handed to a worker ahead: the next one is already there when a result goes back."""
@@ -104,14 +105,19 @@ def crashed(path: Path, detail_th: str, detail_en: str) -> FileOutcome:
     return failed_outcome(path, CheckCrashed, detail_th=detail_th, detail_en=detail_en)
 
 
-def check_one(path: Path, options: ScoreOptions, prechecks: PrecheckLimits | None = None) -> FileOutcome:
+def check_one(
+    path: Path,
+    options: ScoreOptions,
+    prechecks: PrecheckLimits | None = None,
+    sheet: SheetStyle | None = None,
+) -> FileOutcome:
     """``check_file``, with a sheet that cannot be read rejecting the file instead of stopping the run.
 
     The reader reports a damaged file when it opens it; a sheet that turns out damaged only when it is
     read raises ``WorkbookError``, which here becomes the same ``file-unreadable`` rejection.
     """
     try:
-        return check_file(path, options, prechecks)
+        return check_file(path, options, prechecks, sheet)
     except WorkbookError as exc:
         return failed_outcome(path, FileUnreadable, detail=str(exc))
 
@@ -152,7 +158,11 @@ def dumps(value: object) -> bytes:
 
 
 def _worker_main(
-    conn: Connection, options: ScoreOptions, limits: Limits, prechecks: PrecheckLimits | None = None
+    conn: Connection,
+    options: ScoreOptions,
+    limits: Limits,
+    prechecks: PrecheckLimits | None = None,
+    sheet: SheetStyle | None = None,
 ) -> None:
     """Check the files sent on ``conn`` one by one until ``None`` arrives."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
@@ -169,7 +179,7 @@ def _worker_main(
         index, path = task
         status, value = "ok", None
         try:
-            value = check_one(path, options, prechecks)
+            value = check_one(path, options, prechecks, sheet)
         except MemoryError:
             status = "oom"
         except Exception as exc:
@@ -212,7 +222,7 @@ def _context(limits: Limits) -> multiprocessing.context.BaseContext:
         return multiprocessing.get_context("fork")
     if "forkserver" in methods:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["kpibatch.parallel"])
+        context.set_forkserver_preload(["kpibatch.parallel", "kpibatch.write.division"])
         return context
     return multiprocessing.get_context("spawn")
 
@@ -238,12 +248,14 @@ class WorkerPool:
         window: int | None = None,
         clock: Callable[[], float] = time.monotonic,
         prechecks: PrecheckLimits | None = None,
+        sheet: SheetStyle | None = None,
     ) -> None:
         if jobs < 1:
             raise ValueError("jobs must be at least 1")
         self.jobs = jobs
         self.options = options
         self.prechecks = prechecks
+        self.sheet = sheet
         self.limits = limits or Limits()
         self.window = max(window or WINDOW_PER_JOB * jobs, jobs * PREFETCH)
         self.clock = clock
@@ -264,7 +276,7 @@ class WorkerPool:
         ours, theirs = self._context.Pipe(duplex=True)
         process = self._context.Process(
             target=_worker_main,
-            args=(theirs, self.options, self.limits, self.prechecks),
+            args=(theirs, self.options, self.limits, self.prechecks, self.sheet),
             daemon=True,
             name="kpibatch-worker",
         )
@@ -436,9 +448,10 @@ def check_in_workers(
     limits: Limits | None = None,
     *,
     prechecks: PrecheckLimits | None = None,
+    sheet: SheetStyle | None = None,
 ) -> Iterator[FileOutcome]:
     """Check ``files`` in ``jobs`` local worker processes, yielding outcomes in input order."""
-    with WorkerPool(jobs, options, limits, prechecks=prechecks) as pool:
+    with WorkerPool(jobs, options, limits, prechecks=prechecks, sheet=sheet) as pool:
         yield from pool.map(files)
 
 
@@ -452,6 +465,7 @@ def check_with_executor(
     *,
     window: int = 64,
     prechecks: PrecheckLimits | None = None,
+    sheet: SheetStyle | None = None,
 ) -> Iterator[FileOutcome]:
     """Check ``files`` through ``executor.submit``, at most ``window`` at a time, in input order.
 
@@ -467,7 +481,7 @@ def check_with_executor(
                 path = next(paths, None)
                 if path is None:
                     break
-                pending.append((path, executor.submit(check_one, path, options, prechecks)))
+                pending.append((path, executor.submit(check_one, path, options, prechecks, sheet)))
             if not pending:
                 return
             path, future = pending.popleft()
@@ -489,6 +503,7 @@ def check_on_cluster(
     *,
     timeout: str = "10s",
     prechecks: PrecheckLimits | None = None,
+    sheet: SheetStyle | None = None,
 ) -> Iterator[FileOutcome]:
     """Check ``files`` on the Dask cluster whose scheduler listens at ``address`` (``tcp://HOST:PORT``).
 
@@ -510,7 +525,9 @@ def check_on_cluster(
     try:
         executor = client.get_executor(pure=False)
         window = max(64, 8 * _cluster_threads(client))
-        yield from check_with_executor(files, options, executor, window=window, prechecks=prechecks)
+        yield from check_with_executor(
+            files, options, executor, window=window, prechecks=prechecks, sheet=sheet
+        )
     finally:
         client.close()
 

@@ -8,8 +8,9 @@ inbox through it, consolidates the accepted ones and writes one workbook and one
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import json
+import logging
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -29,7 +30,11 @@ from kpibatch.score import ScoreOptions, score_division
 from kpibatch.validate import validate
 
 if TYPE_CHECKING:
+    from kpibatch.model import DivisionScore
+    from kpibatch.write.recorded import RecordedSheet, SheetStyle
     from kpibatch.write.trend import Trend
+
+log = logging.getLogger("kpibatch.pipeline")
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -43,11 +48,14 @@ def score_options(settings: Settings) -> ScoreOptions:
     return ScoreOptions(floor=Decimal(settings.floor))
 
 
-def check_file(path: Path, options: ScoreOptions, limits: Limits | None = None) -> FileOutcome:
+def check_file(
+    path: Path, options: ScoreOptions, limits: Limits | None = None, sheet: SheetStyle | None = None
+) -> FileOutcome:
     """Read, validate and score one workbook; every problem in it is collected.
 
     A file that fails the cheap checks (``precheck``) is never opened by a parser, and whatever a
     parser still raises on a damaged file becomes a rejection with a reason, never a crash of the run.
+    With ``sheet``, an accepted division's report sheet is laid out too (``kpibatch.write.recorded``).
     """
     try:
         with warnings.catch_warnings():
@@ -57,13 +65,32 @@ def check_file(path: Path, options: ScoreOptions, limits: Limits | None = None) 
             early = precheck(path, limits)
             if any(p.severity == "error" for p in early):
                 return FileOutcome(path=path, source=None, score=None, problems=early)
-            return _check_file(path, options, early)
+            outcome = _check_file(path, options, early)
     except MemoryError:
         raise  # the worker's memory limit: the pool rejects the file and starts a fresh worker
     except Exception as exc:  # the last line of defence: one damaged file must not stop the batch
         return FileOutcome(
             path=path, source=None, score=None, problems=[problem_for_exception(exc, path.name)]
         )
+    if sheet is not None and outcome.score is not None:
+        outcome.sheet = _recorded_sheet(outcome.score, sheet)
+    return outcome
+
+
+def _recorded_sheet(score: DivisionScore, style: SheetStyle) -> RecordedSheet | None:
+    """The division's sheet laid out here; None (the main process lays it out) if that fails, since
+    a fault in the layout must not turn into the rejection of a good file."""
+    from kpibatch.write.recorded import record_division_sheet
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return record_division_sheet(score, style)
+    except MemoryError:
+        raise
+    except Exception:
+        log.exception("laying out the sheet of %s failed; the report writer will lay it out", score.division)
+        return None
 
 
 def _check_file(path: Path, options: ScoreOptions, early: list[Problem]) -> FileOutcome:
@@ -77,8 +104,10 @@ def _check_file(path: Path, options: ScoreOptions, early: list[Problem]) -> File
     if sub is None or any(p.severity == "error" for p in problems):
         return FileOutcome(path=path, source=read.source, score=None, problems=problems, group=group)
     score = score_division(sub, options)
-    problems += score.warnings
-    return FileOutcome(path=path, source=read.source, score=score, problems=problems, group=group)
+    # the file's own warnings (macros ignored, text cut) belong to the division as the scorer's do:
+    # results.json, the overview's count and the division sheet list them all
+    score = dataclasses.replace(score, warnings=(*problems, *score.warnings))
+    return FileOutcome(path=path, source=read.source, score=score, problems=list(score.warnings), group=group)
 
 
 @dataclass
@@ -118,7 +147,7 @@ def write_group(
     """Write one group's workbook, results.json and report.html atomically into ``out/<year>-r<round>/``."""
     # the writers are imported here: worker processes import this module for check_file only
     from kpibatch.deliver.report import write_report_html
-    from kpibatch.results import group_dict
+    from kpibatch.results import group_dict, results_text
     from kpibatch.write import report_filename, write_report
 
     folder = out / group.key
@@ -128,14 +157,17 @@ def write_group(
         lambda tmp: write_report(group, tmp, settings, generated_at, trend) and None,
     )
     data = group_dict(group, generated_at)
-    text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    text = results_text(data)
     results = write_text_atomic(folder / "results.json", text)
     html = write_report_html(workbook, data, settings)
     return GroupOutput(group=group, folder=folder, workbook=workbook, results=results, html=html)
 
 
-def check_files(files: Iterable[Path], settings: Settings) -> Iterator[FileOutcome]:
+def check_files(files: Iterable[Path], settings: Settings, *, layout: bool = False) -> Iterator[FileOutcome]:
     """Check every file, yielding outcomes as they are ready, in the order of ``files``.
+
+    With ``layout``, the workers also lay out each accepted division's report sheet, which the
+    report writer then only replays (``kpibatch.write.recorded``).
 
     Workbooks are parsed in worker processes (``settings.jobs``, 0 = one per CPU) or on a Dask
     cluster (``settings.scheduler``), never in this process: a hostile file can abort the reader, and
@@ -147,16 +179,19 @@ def check_files(files: Iterable[Path], settings: Settings) -> Iterator[FileOutco
     require_defused_xml()
     if settings.jobs < 0:
         raise ConfigError(f"setting jobs: {settings.jobs} is not 0 (one per CPU) or a number of processes")
+    from kpibatch.write.recorded import SheetStyle
+
     options = score_options(settings)
     prechecks = Limits.from_settings(settings)
+    sheet = SheetStyle.of(settings) if layout else None
     if settings.scheduler:
-        return parallel.check_on_cluster(files, options, settings.scheduler, prechecks=prechecks)
+        return parallel.check_on_cluster(files, options, settings.scheduler, prechecks=prechecks, sheet=sheet)
     isolation = parallel.Limits(
         file_seconds=settings.file_timeout_s or None,
         memory_bytes=settings.worker_memory_mb * 1024 * 1024 if settings.worker_memory_mb else None,
     )
     jobs = settings.jobs or parallel.default_jobs()
-    return parallel.check_in_workers(files, options, jobs, isolation, prechecks=prechecks)
+    return parallel.check_in_workers(files, options, jobs, isolation, prechecks=prechecks, sheet=sheet)
 
 
 def run_batch(
@@ -170,7 +205,7 @@ def run_batch(
     """Check every file, consolidate by (fiscal year, round) and write each group's outputs."""
     report = RunReport()
     sweep_temp_files(out)
-    for outcome in check_files(files, settings):
+    for outcome in check_files(files, settings, layout=True):
         report.outcomes.append(outcome)
         if on_file is not None:
             on_file(outcome)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
+from xlsxwriter.exceptions import DuplicateWorksheetName, InvalidWorksheetName
 from xlsxwriter.worksheet import Worksheet
 
 from kpibatch.model import Submission
@@ -31,6 +32,7 @@ log = logging.getLogger("kpibatch.safety")
 EXCEL_MAX_TEXT = 32_767
 """Characters a cell holds, counted in UTF-16 units as Excel counts them."""
 CUT_MARK = " …[ตัดข้อความ / text cut]"
+INVALID_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 SAFE_WORKBOOK_OPTIONS = {
     "strings_to_formulas": False,
     "strings_to_urls": False,
@@ -133,6 +135,26 @@ class SafeWorkbook(xlsxwriter.Workbook):
 
     def __init__(self, filename: Any = None, options: dict[str, Any] | None = None) -> None:
         super().__init__(filename, {**(options or {}), **SAFE_WORKBOOK_OPTIONS})
+        self._taken_names: set[str] = set()
+
+    def _check_sheetname(self, sheetname: str | None, is_chartsheet: bool = False) -> str:
+        """xlsxwriter's rules for a sheet name, with the uniqueness test on a set: xlsxwriter compares
+        each new name with every sheet already added, quadratic in sheets (minutes at 10,000)."""
+        if is_chartsheet or not sheetname:  # rare: xlsxwriter's own loop, then remember the name
+            name = str(super()._check_sheetname(sheetname, is_chartsheet))
+            self._taken_names.add(name.lower())
+            return name
+        self.sheetname_count += 1
+        if utf16_len(sheetname) > 31:
+            raise InvalidWorksheetName(f"Excel worksheet name '{sheetname}' must be <= 31 chars.")
+        if INVALID_SHEET_CHARS.search(sheetname):
+            raise InvalidWorksheetName(f"Invalid Excel character '[]:*?/\\' in sheetname '{sheetname}'.")
+        if sheetname.startswith("'") or sheetname.endswith("'"):
+            raise InvalidWorksheetName(f'Sheet name cannot start or end with an apostrophe "{sheetname}".')
+        if sheetname.lower() in self._taken_names:
+            raise DuplicateWorksheetName(f"Sheetname '{sheetname}', with case ignored, is already in use.")
+        self._taken_names.add(sheetname.lower())
+        return sheetname
 
 
 def header_footer_text(text: str) -> str:
@@ -159,7 +181,9 @@ def clip_submission(sub: Submission) -> tuple[Submission, list[Problem]]:
     problems: list[Problem] = []
     limit = EXCEL_MAX_TEXT
 
-    def clip(text: str | None, field_th: str, field_en: str, sheet: str, cell: str) -> str | None:
+    def clip(
+        text: str | None, field_th: str, field_en: str, sheet: str, cell: str, kpi: str | None = None
+    ) -> str | None:
         if text is None:
             return None
         fitted, cut = fit_cell_text(text, limit)
@@ -169,6 +193,7 @@ def clip_submission(sub: Submission) -> tuple[Submission, list[Problem]]:
                 "field_en": field_en,
                 "length": f"{len(text):,}",
                 "limit": f"{limit:,}",
+                **({"kpi": kpi} if kpi is not None else {}),  # the division sheet shows it on the row
             }
             problems.append(TextTooLong(file=sub.source.name, sheet=sheet, cell=cell, params=params))
         return fitted
@@ -179,7 +204,7 @@ def clip_submission(sub: Submission) -> tuple[Submission, list[Problem]]:
     kpis = []
     for row in sub.kpis:
         changes = {
-            key: clip(getattr(row, key), th, en, sheets.kpis, row.cells.get(key, ""))
+            key: clip(getattr(row, key), th, en, sheets.kpis, row.cells.get(key, ""), row.code)
             for key, (th, en) in _TEXT_FIELDS.items()
         }
         kpis.append(dataclasses.replace(row, **changes))

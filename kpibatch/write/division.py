@@ -19,6 +19,7 @@ from kpibatch.write import widths
 from kpibatch.write.context import DivisionPage, ReportContext
 from kpibatch.write.grid import Grid
 from kpibatch.write.page import PORTRAIT_WIDTH_PX
+from kpibatch.write.recorded import SheetStyle, replay_division_sheet
 from kpibatch.write.sentences import reallocation_sentences
 from kpibatch.write.styles import OFFICER_FILL, SCORE_FORMAT, TOTAL_FILL, plain_number_format
 
@@ -42,6 +43,7 @@ HEADINGS = {
     "warnings": "คำเตือน",
     "note": "หมายเหตุ",
 }
+LEVEL_KEYS = tuple(f"level{k}" for k in range(1, 6))
 METHOD_TH = {"threshold": "เทียบเกณฑ์", "milestone": "ระดับขั้น", "score": "คะแนน"}
 LONG_TEXT_WIDTH = 45.0
 SENTENCE_GAP_PT = 8.0
@@ -116,8 +118,15 @@ class DivisionSheets:
     fixed_names: tuple[str, ...] = ()
 
     def write(self, ctx: ReportContext) -> None:
+        # sheets the workers laid out already (kpibatch.write.recorded) are replayed, the rest written
+        recorded = {id(o.score): o.sheet for o in ctx.group.accepted if o.sheet is not None}
+        style = SheetStyle(ctx.formats.font_name, ctx.formats.font_size, ctx.thai_digits)
         for page in ctx.pages:
-            write_division_sheet(ctx, page)
+            sheet = recorded.get(id(page.score))
+            if sheet is not None and sheet.style == style:
+                replay_division_sheet(ctx, page, sheet)
+            else:
+                write_division_sheet(ctx, page)
 
 
 class _Writer:
@@ -128,17 +137,26 @@ class _Writer:
         self.f = ctx.formats
         self.score = page.score
         self.layout = Layout.of(page.score)
+        self.cols = {key: col for col, key in enumerate(self.layout.keys)}
         self.ws = ctx.workbook.add_worksheet(page.sheet)
         self.grid = Grid(self.ws, column_widths(ctx, page.score, self.layout), self.f.font_size)
         self.centre = self.f.text(align="center")
+        self._formats: dict[tuple[Any, ...], tuple[Any, Any]] = {}
 
     def number(
         self, row: int, key: str, value: Decimal | None, base: str | None = None, **props: Any
     ) -> None:
         """A numeric cell of column ``key``; ``base`` defaults to a format that suits the value."""
         fmt_base = base or (plain_number_format(value) if value is not None else SCORE_FORMAT)
-        fmt = self.f.number(fmt_base, **{"border": 1, "align": "center", **props})
-        self.grid.number(row, self.layout.col(key), value, fmt, self.f.text(**{"align": "center", **props}))
+        # a sheet asks for the same few number formats thousands of times: look them up once
+        cache_key = (fmt_base, *props.items())
+        found = self._formats.get(cache_key)
+        if found is None:
+            found = self._formats[cache_key] = (
+                self.f.number(fmt_base, **{"border": 1, "align": "center", **props}),
+                self.f.text(**{"align": "center", **props}),
+            )
+        self.grid.number(row, self.cols[key], value, *found)
 
     def write(self) -> None:
         self.headings()
@@ -179,30 +197,30 @@ class _Writer:
             grid.text(HEADING_ROW, col, HEADINGS[key], officer if col > last else f.header())
 
     def kpi_row(self, row: int, kpi: KpiScore, warnings: list[Problem]) -> None:
-        f, grid, layout, ctx = self.f, self.grid, self.layout, self.ctx
+        f, grid, cols, ctx = self.f, self.grid, self.cols, self.ctx
         bold = kpi.has_children
-        grid.text(row, layout.col("code"), ctx.digits(kpi.code), f.text(align="center", bold=bold))
-        grid.text(row, layout.col("name"), kpi.name, f.text(indent=kpi.depth, bold=bold))
+        grid.text(row, cols["code"], ctx.digits(kpi.code), f.text(align="center", bold=bold))
+        grid.text(row, cols["name"], kpi.name, f.text(indent=kpi.depth, bold=bold))
         if kpi.score is not None:
             self.number(row, "score", kpi.score, SCORE_FORMAT, bold=bold)
         else:
-            grid.text(row, layout.col("score"), kpi.status or "", self.centre)
-        if "self_score" in layout.keys:
+            grid.text(row, cols["score"], kpi.status or "", self.centre)
+        if "self_score" in cols:
             self.number(row, "self_score", kpi.self_score, SCORE_FORMAT)
         self.number(row, "weight", kpi.effective_weight)
 
-        self.number(row, layout.officer[0], kpi.result)
-        if "self_result" in layout.keys:
+        self.number(row, self.layout.officer[0], kpi.result)
+        if "self_result" in cols:
             self.number(row, "self_result", kpi.self_result)
-        grid.text(row, layout.col("unit"), kpi.unit or "", self.centre)
-        grid.text(row, layout.col("method"), METHOD_TH.get(kpi.method or "", kpi.method or ""), self.centre)
-        for k, value in enumerate(kpi.levels, start=1):
-            self.number(row, f"level{k}", value)
+        grid.text(row, cols["unit"], kpi.unit or "", self.centre)
+        grid.text(row, cols["method"], METHOD_TH.get(kpi.method or "", kpi.method or ""), self.centre)
+        for key, value in zip(LEVEL_KEYS, kpi.levels, strict=False):
+            self.number(row, key, value)
         self.number(row, "original_weight", kpi.weight)
         self.number(row, "weighted", weighted_score(kpi), SCORE_FORMAT)
-        grid.text(row, layout.col("warnings"), "\n".join(w.message_th for w in warnings), f.text())
-        if "note" in layout.keys:
-            grid.text(row, layout.col("note"), kpi.note or "", f.text())
+        grid.text(row, cols["warnings"], "\n".join(w.message_th for w in warnings), f.text())
+        if "note" in cols:
+            grid.text(row, cols["note"], kpi.note or "", f.text())
 
     def total_row(self, row: int, warnings: list[Problem]) -> None:
         f, grid, layout, ctx = self.f, self.grid, self.layout, self.ctx

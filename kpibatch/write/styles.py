@@ -32,9 +32,8 @@ def number_format(base: str, thai_digits: bool) -> str:
 
 def plain_number_format(value: Decimal | float) -> str:
     """``#,##0`` for whole numbers, otherwise up to four decimals (``0.##`` would print ``10.``)."""
-    return (
-        INTEGER_FORMAT if Decimal(str(value)) == Decimal(str(value)).to_integral_value() else DECIMAL_FORMAT
-    )
+    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    return INTEGER_FORMAT if number == number.to_integral_value() else DECIMAL_FORMAT
 
 
 class Formats:
@@ -70,6 +69,14 @@ class Formats:
             self._cache[key] = self._workbook.add_format(merged)
         self._fast[fast] = self._cache[key]
         return self._cache[key]
+
+    def from_properties(self, merged: dict[str, Any]) -> Any:
+        """The format with exactly these properties (as ``get`` passed them to the workbook)."""
+        key = tuple(sorted(merged.items()))
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = self._workbook.add_format(dict(merged))
+        return found
 
     def number(self, base: str, **props: Any) -> Any:
         return self.get(num_format=number_format(base, self.thai_digits), **props)
