@@ -18,7 +18,16 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from batchkit import audit, copy_in, digests, division_book, division_totals, rejected_book, settings_for
+from batchkit import (
+    audit,
+    copy_in,
+    digests,
+    division_book,
+    division_totals,
+    rejected_book,
+    results,
+    settings_for,
+)
 
 from kpibatch.batch.crash import ENV, POINTS
 from kpibatch.batch.ledger import Ledger
@@ -79,6 +88,8 @@ def assert_finished(settings: Settings, inputs: set[str]) -> None:
     assert sorted(r.status for r in found) == ["accepted"] * 4 + ["duplicate", "rejected"]
     assert len({r.sha256 for r in found if r.status != "duplicate"}) == 5  # nothing counted twice
     assert division_totals(settings.out) == {"กองบี": 4.0, "กองเอ": 5.0}
+    # the night's rejected file is in the report, whichever run finished filing it
+    assert [r["file"] for r in results(settings.out)["rejected"]] == ["bad.xlsx"]
     group = settings.out / "2563-r12"
     assert not [p for p in group.iterdir() if p.name.startswith(TEMP_PREFIX)]
     workbook = openpyxl.load_workbook(next(group.glob("*.xlsx")), read_only=True)
@@ -144,3 +155,18 @@ def test_a_file_removed_while_the_run_was_down_is_marked_missing(night: tuple[Se
         assert ledger.unfiled() == []
     assert report.recovered == 0
     assert list(settings.inbox.iterdir()) == []
+
+
+@pytest.mark.parametrize("point", ["explained", "filed", "written"])
+def test_an_unreadable_file_filed_by_a_killed_run_is_in_the_next_report(tmp_path: Path, point: str) -> None:
+    """A file whose year and round cannot be read belongs to no round; the run that filed it lists it
+    in every report it writes, and when that run dies first, the next run's report lists it."""
+    settings = settings_for(tmp_path)
+    copy_in(division_book(tmp_path / "drafts" / "a.xlsx", "กองเอ", 4.0), settings.inbox)
+    (settings.inbox / "notes.xlsx").write_text("code,name\n1,not a workbook\n", encoding="utf-8")
+    assert killed_run(settings, point).returncode == -signal.SIGKILL
+    run_inbox(settings)
+    assert [r["file"] for r in results(settings.out)["rejected"]] == ["notes.xlsx"]
+    copy_in(division_book(tmp_path / "drafts" / "b.xlsx", "กองบี", 3.0), settings.inbox)
+    run_inbox(settings)  # a later night: the unreadable file was reported already
+    assert results(settings.out)["rejected"] == []

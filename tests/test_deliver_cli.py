@@ -99,6 +99,8 @@ def test_a_mail_server_that_is_down_costs_nothing(env: pytest.MonkeyPatch, examp
     workbook = workbook_of(out)
     assert (out / "2563-r12" / "results.json").is_file() and (out / "2563-r12" / "report.html").is_file()
     assert mail_rows(out) == [(1, "pending")]
+    with sqlite3.connect(out / "ledger.sqlite3") as db:  # the run's record says what the shell saw
+        assert db.execute("SELECT id, exit_code FROM runs").fetchall() == [(1, 5)]
 
     code, printed = kpibatch("send", "--out", str(out))  # still down
     assert code == 5 and mail_rows(out) == [(1, "pending")]

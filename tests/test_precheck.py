@@ -196,6 +196,7 @@ def test_macros_are_ignored_with_a_warning_and_the_file_is_scored(tmp_path: Path
     assert outcome.accepted
     [warning] = [p for p in outcome.problems if p.code == "macros-ignored"]
     assert warning.severity == "warning" and "never run" in warning.message_en
+    assert outcome.score is not None and warning in outcome.score.warnings  # the division's warning too
 
 
 def test_broken_xml_after_the_precheck_becomes_a_reasoned_rejection(tmp_path: Path) -> None:

@@ -33,6 +33,9 @@ from kpibatch.safety import (
 )
 from kpibatch.score import ScoreOptions
 from kpibatch.text import restore_control_chars
+from kpibatch.write.division import FIRST_KPI_ROW
+from kpibatch.write.overview import COLUMN as OVERVIEW_COLUMN
+from kpibatch.write.overview import FIRST_ROW as OVERVIEW_FIRST_ROW
 
 PAYLOADS = [
     "=1+1",
@@ -143,6 +146,14 @@ def test_text_too_long_for_a_cell_is_cut_with_a_warning_naming_the_cell(tmp_path
     assert any(isinstance(c, str) and "text-too-long" in c for c in cells)  # listed in the issues sheet
     data = json.loads((out / "2563-r12" / "results.json").read_text(encoding="utf-8"))
     assert data["divisions"][0]["kpis"][0]["name"] == cut
+    # the division's own warnings: results.json, the overview's count, the KPI's row on its sheet
+    assert data["divisions"][0]["warnings"] == [warning.message]
+    full = openpyxl.load_workbook(output_workbook(out))
+    overview = full.worksheets[0]
+    assert overview.cell(OVERVIEW_FIRST_ROW + 1, OVERVIEW_COLUMN["warnings"] + 1).value == 1
+    division = full.worksheets[1]
+    row = [division.cell(FIRST_KPI_ROW + 1, c + 1).value for c in range(division.max_column)]
+    assert row[0] == "1" and warning.message_th in row
 
 
 def test_the_writer_guard_cuts_any_string_cell_and_logs_it(

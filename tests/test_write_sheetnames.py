@@ -84,3 +84,22 @@ def test_divisions_without_short_names_get_unique_sheets_with_the_full_name_insi
     assert all(valid(name) for name in names) and len(set(names)) == 3
     assert names[2] == "ภาพรวม (2)"
     assert [ws["B3"].value for ws in divisions] == [LONG, other, "กองภาพรวม"]
+
+
+def test_the_workbook_refuses_the_names_excel_refuses(tmp_path: Path) -> None:
+    """SafeWorkbook checks names with a set instead of xlsxwriter's loop over every sheet: the same rules."""
+    import pytest
+    from xlsxwriter.exceptions import DuplicateWorksheetName, InvalidWorksheetName
+
+    from kpibatch.safety import SafeWorkbook
+
+    workbook = SafeWorkbook(str(tmp_path / "names.xlsx"))
+    workbook.add_worksheet("กองคลัง")
+    workbook.add_worksheet()  # xlsxwriter's default name, Sheet2
+    workbook.add_worksheet("ก" * MAX_LEN)
+    for name in ["กองคลัง", "SHEET2", "a/b", "a:b", "[x]", "q?", "'quoted", "ก" * (MAX_LEN + 1), "😀" * 16]:
+        with pytest.raises((DuplicateWorksheetName, InvalidWorksheetName)):
+            workbook.add_worksheet(name)
+    workbook.add_worksheet("😀" * 15)  # 30 UTF-16 units, as Excel counts
+    workbook.close()
+    assert load(tmp_path / "names.xlsx").sheetnames == ["กองคลัง", "Sheet2", "ก" * MAX_LEN, "😀" * 15]

@@ -258,6 +258,11 @@ class Ledger:
         with self.transaction() as db:
             db.execute("UPDATE runs SET log_file = ? WHERE id = ?", (log_file, run_id))
 
+    def set_exit_code(self, run_id: int, exit_code: int) -> None:
+        """A run's final exit code, when a step after the batch (the mail) changed it."""
+        with self.transaction() as db:
+            db.execute("UPDATE runs SET exit_code = ? WHERE id = ?", (exit_code, run_id))
+
     def finish_run(
         self, run_id: int, *, exit_code: int, counts: dict[str, int], outputs: list[dict[str, Any]]
     ) -> None:
@@ -387,10 +392,17 @@ class Ledger:
             (fiscal_year, round_, after_id),
         )
 
-    def unplaced_rejected(self, run_id: int) -> list[SubmissionRow]:
-        """This run's rejected files whose year and round could not be read."""
+    def unplaced_rejected(self, run_id: int, after_run: int = 0) -> list[SubmissionRow]:
+        """Rejected files whose year and round could not be read, for a report run ``run_id`` writes.
+
+        They belong to no round, so each run lists its own in every report it writes; the files of a
+        run that died before writing the round's report (one later than ``after_run``, the run of the
+        round's previous report) are listed by the next run that writes it.
+        """
         return self._select(
-            "status = 'rejected' AND filed_at IS NOT NULL AND fiscal_year IS NULL AND run_id = ?", (run_id,)
+            "status = 'rejected' AND filed_at IS NOT NULL AND fiscal_year IS NULL AND (run_id = ?"
+            " OR (run_id > ? AND run_id IN (SELECT id FROM runs WHERE finished_at IS NULL AND id != ?)))",
+            (run_id, after_run, run_id),
         )
 
     def year_current(self, fiscal_year: int) -> list[SubmissionRow]:

@@ -103,7 +103,7 @@ class RoundWriter:
         current = self.ledger.current(fiscal_year, round_)
         since = previous.last_submission_id if previous else 0
         rejected = self.ledger.rejected_since(fiscal_year, round_, since)
-        rejected += self.ledger.unplaced_rejected(self.run_id)
+        rejected += self.ledger.unplaced_rejected(self.run_id, previous.run_id if previous else 0)
         outcomes = self._outcomes(current + rejected)
         groups = {(g.fiscal_year, g.round): g for g in consolidate(list(outcomes.values()))}
         group = groups.get((fiscal_year, round_)) or Group(

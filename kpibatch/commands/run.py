@@ -14,8 +14,9 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from kpibatch.batch.ledger import LedgerError
+from kpibatch.batch.ledger import Ledger, LedgerError
 from kpibatch.batch.lock import Locked
+from kpibatch.batch.paths import BatchPaths
 from kpibatch.batch.rounds import ArchiveDamaged
 from kpibatch.batch.runner import BatchReport, run_inbox
 from kpibatch.commands.common import UsageError, add_common, settings_from
@@ -148,7 +149,11 @@ def handle(args: argparse.Namespace, out: TextIO) -> int:
             f"run {report.run_id}: `kpibatch send --run {report.run_id}` mails its workbooks again", file=out
         )
     # An undelivered mail outranks rejected files: the report exists but nobody has it.
-    return EXIT_MAIL if mail.failed else report.exit_code
+    if mail.failed:
+        with Ledger(BatchPaths.of(settings).ledger) as ledger:
+            ledger.set_exit_code(report.run_id, EXIT_MAIL)  # what `kpibatch history --runs` shows
+        return EXIT_MAIL
+    return report.exit_code
 
 
 def jobs_count(text: str) -> int:
