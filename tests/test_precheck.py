@@ -273,3 +273,56 @@ def test_the_run_refuses_to_start_when_openpyxl_would_not_use_defusedxml(tmp_pat
     unsafe = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert unsafe.returncode == 1
     assert "defusedxml" in unsafe.stderr and "Traceback" not in unsafe.stderr
+
+
+def _sheet(rows: list[str], dimension: str = "A1:C3") -> bytes:
+    body = "".join(rows)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+        f'spreadsheetml/2006/main"><dimension ref="{dimension}"/><sheetData>{body}</sheetData></worksheet>'
+    ).encode()
+
+
+SHEETS = {
+    "named cells": _sheet(['<row r="1"><c r="A1"><v>1</v></c><c r="C1" s="2"/></row>', '<row r="3"/>']),
+    "cells without r": _sheet(['<row r="1"><c><v>1</v></c><c><v>2</v></c></row>', "<row><c/></row>"]),
+    "far cell": _sheet(['<row r="1"><c r="XFD1048576"><v>1</v></c></row>']),
+    "far row": _sheet(['<row r="999999"><c r="A999999"/></row>']),
+    "wide row": _sheet(['<row r="2"><c r="AAA2"/></row>']),
+    "long letters": _sheet(['<row r="2"><c r="ABCD2"/></row>']),
+    "leading zeros": _sheet(['<row r="0002"><c r="B0002"/></row>']),
+    "dimension bomb": _sheet(['<row r="1"><c r="A1"/></row>'], dimension="A1:XFD1048576"),
+    "prefixed": _sheet(['<x:row r="1"><x:c r="B1"/></x:row>']),
+    "attribute order": _sheet(['<row spans="1:3" r="4"><c s="1" t="n" r="C4"><v>2</v></c></row>']),
+}
+
+
+@pytest.mark.parametrize("name", list(SHEETS))
+def test_the_quick_scan_decides_as_the_tag_walk(
+    tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small sheets are first cleared by a few whole-part scans; whatever they clear, the walk over
+    every tag clears too, and whatever they do not, the walk decides, with the same reasons."""
+    import kpibatch.read.precheck as module
+
+    limits = Limits(max_rows=5_000, max_columns=200)
+    path = put(tmp_path, "s.xlsx", corpus.edit_member(SOURCE, corpus.KPI_SHEET, lambda _: SHEETS[name]))
+    quick = [p.to_dict() for p in precheck(path, limits)]
+    with monkeypatch.context() as patched:
+        walks: list[str] = []
+        real = module._tags
+        patched.setattr(module, "_tags", lambda handle: walks.append(name) or real(handle))
+        assert [p.to_dict() for p in precheck(path, limits)] == quick
+    named = name in ("named cells", "leading zeros", "prefixed", "attribute order", "dimension bomb")
+    assert bool(walks) is not named  # every cell named and near: no tag-by-tag walk
+    monkeypatch.setattr(module, "QUICK_SHEET_BYTES", -1)  # every sheet walked tag by tag
+    walked = [p.to_dict() for p in precheck(path, limits)]
+    assert quick == walked
+    expected_clear = name in (
+        "named cells",
+        "cells without r",
+        "leading zeros",
+        "prefixed",
+        "attribute order",
+    )
+    assert (quick == []) is expected_clear, quick
