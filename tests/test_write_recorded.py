@@ -122,3 +122,22 @@ def test_the_batch_replays_what_the_workers_laid_out(tmp_path: Path) -> None:
 def test_style_comes_from_the_settings() -> None:
     settings = dataclasses.replace(Settings(), font_name="Sarabun", font_size=14, thai_digits=True)
     assert SheetStyle.of(settings) == SheetStyle("Sarabun", 14, True)
+
+
+def test_zipped_from_memory_or_through_files_the_workbook_is_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import zipfile
+
+    import kpibatch.write
+
+    [group] = consolidate(list(check_files(sorted(EXAMPLES.glob("*.xlsx")), Settings(), layout=True)))
+    a = write_report(group, tmp_path / "memory.xlsx", Settings(), NOW)
+    monkeypatch.setattr(kpibatch.write, "IN_MEMORY_SHEETS", 0)
+    b = write_report(group, tmp_path / "files.xlsx", Settings(), NOW)
+
+    def members(path: Path) -> dict[str, bytes]:
+        with zipfile.ZipFile(path) as z:
+            return {name: z.read(name) for name in z.namelist()}
+
+    assert members(a) == members(b)

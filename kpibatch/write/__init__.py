@@ -31,11 +31,12 @@ WORKBOOK_OPTIONS = {
     "strings_to_urls": False,
     "strings_to_numbers": False,
     "constant_memory": False,
-    # xlsxwriter otherwise writes every part (a file per sheet) to a temporary file before zipping:
-    # creating and removing a file costs about a millisecond here, a second per thousand divisions,
-    # while the sheets' XML is smaller than the cells the workbook already holds in memory
-    "in_memory": True,
 }
+IN_MEMORY_SHEETS = 2000
+"""Up to this many division sheets, the workbook's parts are zipped from memory. xlsxwriter otherwise
+writes every part (a file per sheet) to a temporary file first, and creating and removing a file
+costs about a millisecond here, a second per thousand divisions; but the parts wait in memory until
+the zip is written (some 60 kB of XML per division), so a larger report goes through files."""
 DEFAULT_SHEETS: tuple[SheetWriter, ...] = (
     OverviewSheet(),
     DivisionSheets(),
@@ -66,7 +67,8 @@ def write_report(
     trend: Trend | None = None,
     sheets: Sequence[SheetWriter] = DEFAULT_SHEETS,
 ) -> Path:
-    workbook = SafeWorkbook(str(path), WORKBOOK_OPTIONS)
+    options = {**WORKBOOK_OPTIONS, "in_memory": len(group.divisions) <= IN_MEMORY_SHEETS}
+    workbook = SafeWorkbook(str(path), options)
     workbook.set_properties(
         {
             "title": f"สรุปผลคะแนน ปีงบประมาณ {group.fiscal_year} รอบ {group.round} เดือน",
