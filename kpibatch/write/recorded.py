@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import pickle
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +67,14 @@ Op = tuple[str, tuple[Any, ...], int]
 """A worksheet call: method name, positional arguments, and the index of its format (-1: none)."""
 
 
+def _recorder(name: str) -> Callable[..., None]:
+    def record(self: RecordingSheet, *args: Any) -> None:
+        self._record(name, args)
+
+    record.__name__ = name
+    return record
+
+
 class RecordingSheet:
     """The part of xlsxwriter's worksheet API the division writer uses, writing down each call."""
 
@@ -78,26 +87,13 @@ class RecordingSheet:
         else:
             self.ops.append((name, args, -1))
 
-    def write_string(self, *args: Any) -> None:
-        self._record("write_string", args)
-
-    def write_number(self, *args: Any) -> None:
-        self._record("write_number", args)
-
-    def write_blank(self, *args: Any) -> None:
-        self._record("write_blank", args)
-
-    def merge_range(self, *args: Any) -> None:
-        self._record("merge_range", args)
-
-    def set_row(self, *args: Any) -> None:
-        self._record("set_row", args)
-
-    def set_column(self, *args: Any) -> None:
-        self._record("set_column", args)
-
-    def set_h_pagebreaks(self, *args: Any) -> None:
-        self._record("set_h_pagebreaks", args)
+    write_string = _recorder("write_string")
+    write_number = _recorder("write_number")
+    write_blank = _recorder("write_blank")
+    merge_range = _recorder("merge_range")
+    set_row = _recorder("set_row")
+    set_column = _recorder("set_column")
+    set_h_pagebreaks = _recorder("set_h_pagebreaks")
 
 
 @dataclass
