@@ -141,7 +141,7 @@ class _Writer:
         self.ws = ctx.workbook.add_worksheet(page.sheet)
         self.grid = Grid(self.ws, column_widths(ctx, page.score, self.layout), self.f.font_size)
         self.centre = self.f.text(align="center")
-        self._formats: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+        self._formats: dict[object, tuple[Any, Any]] = {}
 
     def number(
         self, row: int, key: str, value: Decimal | None, base: str | None = None, **props: Any
@@ -149,7 +149,7 @@ class _Writer:
         """A numeric cell of column ``key``; ``base`` defaults to a format that suits the value."""
         fmt_base = base or (plain_number_format(value) if value is not None else SCORE_FORMAT)
         # a sheet asks for the same few number formats thousands of times: look them up once
-        cache_key = (fmt_base, *props.items())
+        cache_key = (fmt_base, *props.items()) if props else fmt_base
         found = self._formats.get(cache_key)
         if found is None:
             found = self._formats[cache_key] = (
