@@ -6,6 +6,7 @@ division, year and round: the most recently modified one counts and the other is
 
 from __future__ import annotations
 
+import bisect
 import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -149,9 +150,9 @@ def overview_rows(group: Group) -> list[OverviewRow]:
     Plain Python rather than a pandas frame: a group has at most a few thousand divisions, and
     importing pandas alone costs a run more than half a second, several times what these few loops do.
     """
-    totals = [score.total for score in group.divisions if score.total is not None]
+    ranks = competition_ranks([score.total for score in group.divisions])
     rows = []
-    for score in group.divisions:
+    for score, rank in zip(group.divisions, ranks, strict=True):
         top = score.top_level
         assessed = [k for k in score.kpis if k.assessed and not k.has_children]
         weakest = min(assessed, key=lambda k: (k.score, code_key(k.code)), default=None)
@@ -161,7 +162,7 @@ def overview_rows(group: Group) -> list[OverviewRow]:
                 division=score.division,
                 short_name=score.submission.short_name,
                 total=total,
-                rank=None if total is None else 1 + sum(1 for t in totals if t > total),
+                rank=rank,
                 assessed=sum(1 for k in top if k.assessed),
                 not_assessed=sum(1 for k in top if not k.assessed),
                 weakest_code=weakest.code if weakest else None,
@@ -173,6 +174,12 @@ def overview_rows(group: Group) -> list[OverviewRow]:
             )
         )
     return rows
+
+
+def competition_ranks(totals: list[Decimal | None]) -> list[int | None]:
+    """Competition ranks, best first (5, 5, 4 -> 1, 1, 3); no total, no rank."""
+    known = sorted(t for t in totals if t is not None)
+    return [None if t is None else 1 + len(known) - bisect.bisect_right(known, t) for t in totals]
 
 
 @dataclass(frozen=True)

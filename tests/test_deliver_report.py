@@ -11,13 +11,16 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLES
 from helpers import simple_kpis, write_submission
+from hypothesis import given
+from hypothesis import strategies as st
 from mailserver import mail_settings
 from test_mail_message import SIX
 
 from kpibatch.config import Settings
+from kpibatch.consolidate import competition_ranks as ranks
 from kpibatch.deliver.message import envelope
 from kpibatch.deliver.service import message_for
-from kpibatch.deliver.summary import missing_divisions, ranks
+from kpibatch.deliver.summary import missing_divisions
 from kpibatch.pipeline import inbox_files, run_batch
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
@@ -82,6 +85,12 @@ def test_rejected_files_are_listed_with_their_reasons(tmp_path: Path) -> None:
     assert "ไฟล์ที่ไม่ผ่านการตรวจสอบ" in html and "bad.xlsx" in html
     assert "90" in html  # the weight-sum message names the sum that is wrong
     assert parse(html).names == ["กองดี"]
+
+
+@given(st.lists(st.none() | st.decimals(min_value=0, max_value=5, places=4), max_size=60))
+def test_a_rank_is_one_more_than_the_totals_above_it(totals: list) -> None:
+    expected = [None if t is None else 1 + sum(1 for o in totals if o is not None and o > t) for t in totals]
+    assert ranks(totals) == expected
 
 
 def test_ranks_and_missing_divisions() -> None:

@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+from kpibatch.consolidate import competition_ranks
 from kpibatch.text import normalize_label, to_thai_digits
 
 MAX_SCORE = Decimal(5)
@@ -81,12 +82,6 @@ def group_key(data: dict[str, Any]) -> str:
     return f"{data.get('fiscal_year')}-r{data.get('round')}"
 
 
-def ranks(totals: list[Decimal | None]) -> list[int | None]:
-    """Competition ranks, best first (5, 5, 4 -> 1, 1, 3); no total, no rank."""
-    known = [t for t in totals if t is not None]
-    return [None if t is None else 1 + sum(1 for other in known if other > t) for t in totals]
-
-
 def missing_divisions(expected: tuple[str, ...], submitted: list[str]) -> tuple[str, ...]:
     """Expected divisions with no accepted file, matched as labels are (case, spaces, digits)."""
     seen = {normalize_label(name) for name in submitted}
@@ -102,7 +97,7 @@ def build_summary(
     divisions = data.get("divisions", [])
     totals = [None if d.get("total") is None else Decimal(str(d["total"])) for d in divisions]
     lines = []
-    for d, total, rank in zip(divisions, totals, ranks(totals), strict=True):
+    for d, total, rank in zip(divisions, totals, competition_ranks(totals), strict=True):
         shown = total.quantize(Decimal("0.0001"), ROUND_HALF_UP) if total is not None else None
         bar = float(min(max(total / MAX_SCORE, Decimal(0)), Decimal(1)) * 100) if total is not None else 0.0
         lines.append(
