@@ -126,7 +126,7 @@ class RecordedSheet:
 
 def record_division_sheet(score: DivisionScore, style: SheetStyle) -> RecordedSheet:
     """Lay out ``score``'s sheet with the division writer, writing down its worksheet calls."""
-    from kpibatch.write.division import write_division_sheet  # division imports this module's users
+    from kpibatch.write.division import write_division_sheet  # here: division imports this module
 
     book = _RecordingBook()
     recorder = _FormatRecorder()
