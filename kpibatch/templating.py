@@ -9,14 +9,31 @@ compiled again.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 
 import jinja2
+import jinja2.bccache
+
+
+class _QuietCache(jinja2.FileSystemBytecodeCache):
+    """A cache that can only ever save time: a full or unwritable temporary folder, or an entry that
+    cannot be read, means compiling the template, never a failed report."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except OSError:
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
 
 
 @functools.cache
 def bytecode_cache() -> jinja2.BytecodeCache | None:
     try:
-        return jinja2.FileSystemBytecodeCache()
+        return _QuietCache()
     except (OSError, RuntimeError):  # no private temporary folder: compile every time instead
         return None
