@@ -79,9 +79,7 @@ class Grid:
             self.ws.write_blank(row, col, None, blank)
             return
         self.ws.write_number(row, col, float(value), fmt)
-        one_line = widths.row_height(1, fmt.font_size or self.font_size)
-        if self._heights.get(row, 0.0) < one_line:  # most rows are taller already: skip the call
-            self._heights[row] = one_line
+        self.fit_lines(row, 1, fmt.font_size or self.font_size)
 
     def blank(self, row: int, col: int, fmt: Any) -> None:
         self.ws.write_blank(row, col, None, fmt)
