@@ -70,8 +70,9 @@ def reason_path(filed: Path) -> Path:
     return filed.with_name(filed.name + REASON_SUFFIX)
 
 
-def _fsync_dir(folder: Path) -> None:
-    # A rename is durable only once the directory entry is on disk; Windows has no directory fsync.
+def sync_folder(folder: Path) -> None:
+    """Make the renames into ``folder`` durable: a rename is on disk only once the directory entry
+    is (Windows has no directory fsync)."""
     if os.name == "nt":
         return
     fd = os.open(folder, os.O_RDONLY)
@@ -91,7 +92,7 @@ def _copy_into_place(source: Path, target: Path) -> None:
 def file_into(source: Path, target: Path, *, keep: bool, sync: bool = True) -> None:
     """Put ``source`` at ``target``: rename it, or copy it when keeping the inbox or across devices.
 
-    ``sync=False`` leaves syncing the folder to the caller (``sync_folder``), once for many files.
+    ``sync=False`` leaves ``sync_folder`` to the caller, once for many files.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
@@ -107,9 +108,4 @@ def file_into(source: Path, target: Path, *, keep: bool, sync: bool = True) -> N
             _copy_into_place(source, target)
             source.unlink()
     if sync:
-        _fsync_dir(target.parent)
-
-
-def sync_folder(folder: Path) -> None:
-    """Make the renames into ``folder`` durable."""
-    _fsync_dir(folder)
+        sync_folder(target.parent)
