@@ -45,7 +45,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -609,20 +609,27 @@ def _cpu_seconds(pid: int) -> float:
     return 0.0
 
 
+@dataclass
+class _Samples:
+    memory_kb: int = 0
+    """The largest summed memory of the process tree seen."""
+    cpu: dict[int, float] = field(default_factory=dict)
+    """Each process's CPU seconds as last seen (workers a forkserver starts are not children the
+    kernel adds to the measured process's own figure)."""
+
+
 @contextlib.contextmanager
-def _sample_tree(pid: int, every: float = 0.02) -> Iterator[list[Any]]:
-    """Sample the summed memory (kB) of ``pid`` and its descendants until the block ends; the second
-    item is each process's CPU seconds as last seen (workers a forkserver starts are not children
-    the kernel adds to ``pid``'s own figure)."""
-    peak: list[Any] = [0, {}]
+def _sample_tree(pid: int, every: float = 0.02) -> Iterator[_Samples]:
+    """Sample the memory and CPU time of ``pid`` and its descendants until the block ends."""
+    peak = _Samples()
     done = threading.Event()
 
     def loop() -> None:
         while not done.is_set():
             tree = _tree(pid)
-            peak[0] = max(peak[0], sum(_memory_kb(p) for p in tree))
+            peak.memory_kb = max(peak.memory_kb, sum(_memory_kb(p) for p in tree))
             for p in tree:
-                peak[1][p] = max(peak[1].get(p, 0.0), _cpu_seconds(p))
+                peak.cpu[p] = max(peak.cpu.get(p, 0.0), _cpu_seconds(p))
             done.wait(every)
 
     thread = threading.Thread(target=loop, daemon=True)
@@ -682,8 +689,8 @@ def measure(kind: str, inbox: Path, out: Path, n: int, *, jobs: int | None = Non
         proc.stderr.close()
     if (kind == "run" and proc.returncode not in (0, 3)) or (kind != "run" and proc.returncode != 0):
         raise RuntimeError(f"{kind} failed with exit code {proc.returncode}: {stderr[-2000:]}")
-    peak_kb = max(peak[0], usage.ru_maxrss)
-    cpu = max(usage.ru_utime + usage.ru_stime, sum(peak[1].values()))
+    peak_kb = max(peak.memory_kb, usage.ru_maxrss)
+    cpu = max(usage.ru_utime + usage.ru_stime, sum(peak.cpu.values()))
     return Measure(kind, n, seconds, peak_kb / 1024, proc.returncode, cpu, cells=_output_cells(out))
 
 
