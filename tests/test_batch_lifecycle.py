@@ -247,3 +247,29 @@ def test_a_run_sweeps_temporary_files_a_killed_run_left(tmp_path: Path) -> None:
     settings = load_settings(overrides=overrides, environ={})
     run_inbox(settings)
     assert not leftover.exists()
+
+
+def test_the_ledger_is_a_wal_database_that_waits_for_a_busy_writer(tmp_path: Path) -> None:
+    """WAL (readers never block the batch), synced commits, and a busy timeout instead of an error."""
+    import sqlite3
+    import threading
+    import time
+
+    from kpibatch.batch.ledger import BUSY_TIMEOUT_MS, Ledger, utc_now
+
+    path = tmp_path / "ledger.sqlite3"
+    with Ledger(path) as ledger:
+        assert ledger._db.execute("PRAGMA busy_timeout").fetchone()[0] == BUSY_TIMEOUT_MS
+        assert ledger._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        other.execute("BEGIN IMMEDIATE")  # another writer holds the lock for a moment
+
+        def release() -> None:
+            time.sleep(0.3)
+            other.execute("COMMIT")
+
+        threading.Thread(target=release).start()
+        run_id = ledger.start_run(command="run", pid=1, host="h", inbox="in", started=utc_now())
+        other.close()
+        assert ledger.runs()[-1].id == run_id

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import openpyxl
 import pytest
 from conftest import ROOT
 from helpers import kpi, write_submission
@@ -177,3 +178,20 @@ def test_every_command_has_help(name: str, capsys: pytest.CaptureFixture[str]) -
 def test_console_script_is_declared() -> None:
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert 'kpibatch = "kpibatch.cli:main"' in text
+
+
+def test_config_option_names_the_file_and_thai_digits_from_the_command_line(tmp_path: Path) -> None:
+    """``--config FILE`` is read instead of ./kpibatch.toml; ``--thai-digits`` reaches the workbook."""
+    (tmp_path / "kpibatch.toml").write_text("floor = 0\n", encoding="utf-8")
+    (tmp_path / "nightly.toml").write_text('inbox = "in"\nout = "res"\nfloor = 1\n', encoding="utf-8")
+    levels = {"level1": 80, "level2": 85, "level3": 90, "level4": 95, "level5": 100}
+    write_submission(tmp_path / "in" / "f.xlsx", [kpi("1", 100, result=10, **levels)])
+    result = run("run", "--config", "nightly.toml", "--thai-digits", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "  2563-r12  1.0000  กองทดสอบระบบ"  # the floor of nightly.toml
+    [workbook] = (tmp_path / "res" / "2563-r12").glob("*.xlsx")
+    division = openpyxl.load_workbook(workbook).worksheets[1]
+    total = next(c for row in division.iter_rows() for c in row if c.value == 1 and c.column == 3)
+    assert total.number_format == "[$-D00041E]0.0000"
+    missing = run("run", "--config", "absent.toml", cwd=tmp_path)
+    assert missing.returncode == 2 and "absent.toml" in missing.stderr

@@ -184,3 +184,74 @@ def test_a_non_ascii_password_is_refused_before_connecting() -> None:
     with pytest.raises(ConfigError, match="ASCII") as caught:
         check_smtp_settings(settings)
     assert "รหัสผ่าน" not in str(caught.value)
+
+
+def test_retries_wait_longer_each_time(output: GroupOutput) -> None:
+    waits: list[float] = []
+    with serve("none", replies=["451 4.3.0 try later"] * 10) as box:
+        settings = mail_settings(box, smtp_backoff=0.01)
+        env = envelope(settings)
+        with pytest.raises(MailError):
+            send(message_for(output.workbook, settings, env), env, settings, sleep=waits.append)
+    assert waits == [0.01, 0.02, 0.04]  # three retries, the wait doubling
+
+
+class _SilentServer:
+    """A TCP server on loopback that accepts connections and, after an optional greeting, says nothing."""
+
+    def __init__(self, greeting: bytes = b"") -> None:
+        import socket
+        import threading
+
+        self.greeting = greeting
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.port = self.sock.getsockname()[1]
+        self.stop = threading.Event()
+        self.held: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        self.sock.settimeout(0.1)
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            if self.greeting:
+                conn.sendall(self.greeting)
+            self.held.append(conn)  # kept open, never answered
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+        for conn in self.held:
+            conn.close()
+        self.sock.close()
+
+
+@pytest.mark.parametrize(
+    ("greeting", "timeouts"),
+    [
+        (b"", {"smtp_connect_timeout": 0.3, "smtp_timeout": 30.0}),  # no greeting: the connect timeout
+        (b"220 quiet.example ESMTP\r\n", {"smtp_connect_timeout": 30.0, "smtp_timeout": 0.3}),  # commands
+    ],
+)
+def test_a_server_that_stops_answering_times_out_instead_of_hanging(
+    output: GroupOutput, greeting: bytes, timeouts: dict[str, float]
+) -> None:
+    import time
+
+    server = _SilentServer(greeting)
+    try:
+        settings = mail_settings(None, smtp_port=server.port, smtp_retries=1, smtp_backoff=0.0, **timeouts)
+        started = time.monotonic()
+        with pytest.raises(MailError) as caught:
+            deliver(output, settings)
+        elapsed = time.monotonic() - started
+    finally:
+        server.close()
+    assert caught.value.attempts == 2 and not caught.value.permanent
+    assert elapsed < 10, "bounded by the 0.3 s timeout, not the 30 s one"

@@ -38,6 +38,7 @@ def test_first_command_runs_the_examples(tmp_path) -> None:
     import shutil
 
     shutil.copytree(ROOT / "input_templates", tmp_path / "input_templates")
+    before = {p: p.read_bytes() for p in (tmp_path / "input_templates").rglob("*") if p.is_file()}
     result = subprocess.run(
         [sys.executable, "-m", "kpibatch", *args],
         cwd=tmp_path,
@@ -48,13 +49,9 @@ def test_first_command_runs_the_examples(tmp_path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert f"workbook: {tmp_path}/output/2563-r12/" in result.stdout
-    tracked = subprocess.run(
-        ["git", "status", "--porcelain", "input_templates"],
-        cwd=tmp_path.parent,
-        capture_output=True,
-        text=True,
-    )
-    del tracked
+    # the command modifies no tracked file: the examples stay in place, byte for byte
+    after = {p: p.read_bytes() for p in (tmp_path / "input_templates").rglob("*") if p.is_file()}
+    assert after == before
     assert sorted(p.name for p in (tmp_path / "input_templates" / "examples").iterdir()) == sorted(
         p.name for p in (ROOT / "input_templates" / "examples").iterdir()
     )

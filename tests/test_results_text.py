@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
+from pathlib import Path
 
 from conftest import EXAMPLES
+from helpers import kpi, write_submission
 from hypothesis import given
 from hypothesis import strategies as st
 
 from kpibatch.config import Settings
 from kpibatch.consolidate import consolidate
-from kpibatch.pipeline import check_files
+from kpibatch.pipeline import check_files, run_batch
 from kpibatch.results import group_dict, results_text
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
@@ -37,3 +40,51 @@ def test_the_examples_one_division_per_line() -> None:
         d["division"] for d in data["divisions"]
     ]
     assert "\\u0e" not in text
+
+
+def test_results_json_holds_the_documented_schema(tmp_path: Path) -> None:
+    """Every key docs/contract.md names, with the values the scorer computed."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for example in sorted(EXAMPLES.glob("*.xlsx"))[:2]:
+        shutil.copy2(example, inbox / example.name)
+    write_submission(inbox / "bad.xlsx", [kpi("1", 90, method="score", result=4)])
+    children = [
+        kpi("1", 60),
+        kpi("1.1", 1, method="score", result=4),
+        kpi("1.2", 1, method="score", result=2),
+    ]
+    write_submission(inbox / "nested.xlsx", [*children, kpi("2", 40, method="score", result=5)])
+    when = dt.datetime(2020, 10, 15, 9, 30, tzinfo=dt.UTC)
+    report = run_batch(sorted(inbox.glob("*.xlsx")), tmp_path / "out", Settings(), now=lambda: when)
+    data = json.loads((tmp_path / "out" / "2563-r12" / "results.json").read_text(encoding="utf-8"))
+    assert list(data) == ["fiscal_year", "round", "generated_at", "divisions", "superseded", "rejected"]
+    assert (data["fiscal_year"], data["round"], data["generated_at"]) == (
+        2563,
+        12,
+        "2020-10-15T09:30:00+00:00",
+    )
+    [output] = report.outputs
+    for division, score in zip(data["divisions"], output.group.divisions, strict=True):
+        assert list(division) == [
+            "division", "short_name", "source_file", "sha256", "total", "warnings", "kpis", "reallocations"
+        ]  # fmt: skip
+        for got, kpi_score in zip(division["kpis"], score.kpis, strict=True):
+            assert list(got) == [
+                "code", "name", "parent", "status", "result", "score", "weight", "effective_weight"
+            ]  # fmt: skip
+            assert got["parent"] == kpi_score.parent and got["code"] == kpi_score.code
+            assert got["result"] == (float(kpi_score.result) if kpi_score.result is not None else None)
+    nested = next(d for d in data["divisions"] if d["source_file"] == "nested.xlsx")
+    assert [(k["code"], k["parent"], k["result"]) for k in nested["kpis"]] == [
+        ("1", None, None),
+        ("1.1", "1", 4.0),
+        ("1.2", "1", 2.0),
+        ("2", None, 5.0),
+    ]
+    [rejected] = data["rejected"]
+    assert rejected["file"] == "bad.xlsx"
+    [error] = rejected["errors"]
+    assert list(error) == ["sheet", "cell", "message", "code"]
+    assert (error["sheet"], error["cell"], error["code"]) == ("KPIs", "D2:D2", "weight-sum")
+    assert "90" in error["message"]

@@ -205,3 +205,20 @@ def test_reallocation_sheet_without_the_to_column(tmp_path: Path) -> None:
 def test_a_kpi_sheet_without_kpis_is_an_error(tmp_path: Path) -> None:
     """A template sent back unfilled must not become a division with no total."""
     assert problems(write_submission(tmp_path / "blank.xlsx", [])) == [("no-kpis", "KPIs", "")]
+
+
+def test_blank_rows_and_section_headings_between_kpis_are_skipped(tmp_path: Path) -> None:
+    path = write_submission(tmp_path / "gaps.xlsx", BASE)
+    book = openpyxl.load_workbook(path)
+    ws = book["KPIs"]
+    ws.insert_rows(3, 2)  # two blank rows between KPI 1 (row 2) and KPI 2
+    ws.insert_rows(6)
+    ws.cell(6, 2, "มิติที่ 2 ด้านคุณภาพ")  # a heading with no code and no numbers, before KPI 3
+    book.save(path)
+    outcome = check_file(path, ScoreOptions())
+    assert outcome.accepted, [p.render() for p in outcome.problems]
+    assert outcome.score is not None
+    assert [k.code for k in outcome.score.kpis] == ["1", "2", "3"]
+    assert str(outcome.score.total) == "4.6250"  # (50 x 5 + 30 x 4) / 80
+    kpi_rows = {row.code: row.row for row in outcome.score.submission.kpis}
+    assert kpi_rows == {"1": 2, "2": 5, "3": 7}  # messages keep naming the rows as they are now

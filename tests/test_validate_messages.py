@@ -143,3 +143,34 @@ def test_every_mistake_in_one_file_is_reported_at_once(tmp_path: Path) -> None:
         "weight-sum": ("KPIs", "D2:D4"),
         "reallocation-unknown-code": ("Reallocations", "B2"),
     }
+
+
+def test_a_direction_that_disagrees_with_the_levels_names_its_cell(tmp_path: Path) -> None:
+    higher = {"level1": 80, "level2": 85, "level3": 90, "level4": 95, "level5": 100}
+    path = write_submission(
+        tmp_path / "d.xlsx",
+        [kpi("1", 60, method="threshold", direction="น้อย", result=90, **higher), _score("2", 40)],
+    )
+    problem = _problem(path, "direction-mismatch")
+    assert (problem.sheet, problem.cell) == ("KPIs", "F2")
+    assert "disagrees with levels that increase" in problem.message_en
+
+
+def test_an_unknown_direction_names_its_cell(tmp_path: Path) -> None:
+    higher = {"level1": 80, "level2": 85, "level3": 90, "level4": 95, "level5": 100}
+    path = write_submission(
+        tmp_path / "u.xlsx",
+        [kpi("1", 60, method="threshold", direction="ขึ้น", result=90, **higher), _score("2", 40)],
+    )
+    problem = _problem(path, "direction-unknown")
+    assert (problem.sheet, problem.cell) == ("KPIs", "F2") and "'ขึ้น'" in problem.message_en
+
+
+def test_an_agreeing_direction_is_accepted(tmp_path: Path) -> None:
+    lower = {"level1": 10, "level2": 8, "level3": 6, "level4": 4, "level5": 2}
+    path = write_submission(
+        tmp_path / "ok.xlsx",
+        [kpi("1", 60, method="threshold", direction="น้อย", result=5, **lower), _score("2", 40)],
+    )
+    outcome = check_file(path, ScoreOptions())
+    assert outcome.accepted, [p.render() for p in outcome.problems]
