@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
+import pytest
 from helpers import kpi, write_submission
 from openpyxl.workbook.defined_name import DefinedName
 
@@ -145,25 +146,24 @@ def test_every_mistake_in_one_file_is_reported_at_once(tmp_path: Path) -> None:
     }
 
 
-def test_a_direction_that_disagrees_with_the_levels_names_its_cell(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("direction", "code", "says"),
+    [
+        ("น้อย", "direction-mismatch", "disagrees with levels that increase"),
+        ("ขึ้น", "direction-unknown", "unknown direction 'ขึ้น'"),
+    ],
+)
+def test_a_direction_the_levels_contradict_or_unknown_names_its_cell(
+    tmp_path: Path, direction: str, code: str, says: str
+) -> None:
     higher = {"level1": 80, "level2": 85, "level3": 90, "level4": 95, "level5": 100}
     path = write_submission(
         tmp_path / "d.xlsx",
-        [kpi("1", 60, method="threshold", direction="น้อย", result=90, **higher), _score("2", 40)],
+        [kpi("1", 60, method="threshold", direction=direction, result=90, **higher), _score("2", 40)],
     )
-    problem = _problem(path, "direction-mismatch")
+    problem = _problem(path, code)
     assert (problem.sheet, problem.cell) == ("KPIs", "F2")
-    assert "disagrees with levels that increase" in problem.message_en
-
-
-def test_an_unknown_direction_names_its_cell(tmp_path: Path) -> None:
-    higher = {"level1": 80, "level2": 85, "level3": 90, "level4": 95, "level5": 100}
-    path = write_submission(
-        tmp_path / "u.xlsx",
-        [kpi("1", 60, method="threshold", direction="ขึ้น", result=90, **higher), _score("2", 40)],
-    )
-    problem = _problem(path, "direction-unknown")
-    assert (problem.sheet, problem.cell) == ("KPIs", "F2") and "'ขึ้น'" in problem.message_en
+    assert says in problem.message_en
 
 
 def test_an_agreeing_direction_is_accepted(tmp_path: Path) -> None:
