@@ -22,6 +22,9 @@ from typing import Any
 
 import xlsxwriter
 from xlsxwriter.exceptions import DuplicateWorksheetName, InvalidWorksheetName
+from xlsxwriter.packager import Packager
+from xlsxwriter.sharedstrings import SharedStrings
+from xlsxwriter.utility import _preserve_whitespace
 from xlsxwriter.worksheet import Worksheet
 
 from kpibatch.model import Submission
@@ -124,14 +127,44 @@ class SafeWorksheet(Worksheet):
         return super()._write_string(row, col, fitted, cell_format)
 
 
-class SafeWorkbook(xlsxwriter.Workbook):
-    """An xlsxwriter workbook whose strings never become formulas, links or numbers.
+class TextOnlySharedStrings(SharedStrings):
+    """xlsxwriter's shared-string part, with every string written as escaped text.
 
-    The three conversions are forced off whatever ``options`` say, and every sheet is a
-    ``SafeWorksheet``. Writers still use ``write_string`` for text (the intent stays visible).
+    xlsxwriter writes a string that starts with ``<r>`` and ends with ``</r>`` into the part as it
+    is, taking it for the rich text its ``write_rich_string`` makes; a division that typed such a
+    name could put any markup into the workbook. The report writes no rich text.
+    """
+
+    def _write_si(self, string: str) -> None:
+        string = self._escape_control_characters(string)
+        attributes = [("xml:space", "preserve")] if _preserve_whitespace(string) else []
+        self._xml_si_element(string, attributes)
+
+
+class SafePackager(Packager):
+    """xlsxwriter's packager, writing the shared strings as ``TextOnlySharedStrings``."""
+
+    def _write_shared_strings_file(self) -> None:
+        if not self.workbook.str_table.count:
+            return
+        sst = TextOnlySharedStrings()
+        sst.string_table = self.workbook.str_table
+        sst._set_xml_writer(self._filename("xl/sharedStrings.xml"))
+        sst._assemble_xml_file()
+
+
+class SafeWorkbook(xlsxwriter.Workbook):
+    """An xlsxwriter workbook whose strings never become formulas, links, numbers or markup.
+
+    The three conversions are forced off whatever ``options`` say, every sheet is a
+    ``SafeWorksheet``, and shared strings are always written as text (``TextOnlySharedStrings``).
+    Writers still use ``write_string`` for text (the intent stays visible).
     """
 
     worksheet_class = SafeWorksheet
+
+    def _get_packager(self) -> Packager:
+        return SafePackager()
 
     def __init__(self, filename: Any = None, options: dict[str, Any] | None = None) -> None:
         super().__init__(filename, {**(options or {}), **SAFE_WORKBOOK_OPTIONS})

@@ -199,7 +199,10 @@ def test_control_characters_round_trip(tmp_path: Path) -> None:
     data = json.loads((out / "2563-r12" / "results.json").read_text(encoding="utf-8"))
     assert [k["name"] for k in data["divisions"][0]["kpis"]] == names
     with zipfile.ZipFile(output_workbook(out)) as z:
-        strings = z.read("xl/sharedStrings.xml").decode()
+        # shared strings (sheets laid out in the main process) and inline strings (built sheets)
+        strings = "".join(
+            z.read(n).decode() for n in z.namelist() if n.startswith("xl/") and n.endswith(".xml")
+        )
     assert "ก_x001F_ข_x0001_ค" in strings and "_x005F_x001F_" not in strings  # Excel shows \x1f again
     assert "literal _x005F_x0041_ stays" in strings  # a typed _x0041_ stays typed text
     calamine = pytest.importorskip("python_calamine", reason="python-calamine is in the test extra")
@@ -208,6 +211,21 @@ def test_control_characters_round_trip(tmp_path: Path) -> None:
         v for name in sheets.sheet_names for row in sheets.get_sheet_by_name(name).to_python() for v in row
     }
     assert "ก\x1fข\x01ค" in values and "literal _x0041_ stays" in values
+
+
+def test_text_that_looks_like_rich_text_markup_stays_text(tmp_path: Path) -> None:
+    """xlsxwriter copies a shared string that starts with ``<r>`` and ends with ``</r>`` into the
+    workbook as markup; a division typing one could inject any XML (here a second string)."""
+    typed = "<r><t>x</t></r><si><t>injected</t></si><r><t>z</t></r>"
+    kpis = [kpi("1", 60, typed, method="score", result=4), kpi("2", 40, "ปกติ", method="score", result=3)]
+    path = write_submission(tmp_path / "inbox" / "rich.xlsx", kpis, division=typed, short_name="กองทดลอง")
+    out = tmp_path / "out"
+    run_batch([path], out, Settings())
+    book = openpyxl.load_workbook(output_workbook(out))
+    values = {c.value for ws in book.worksheets for row in ws.iter_rows() for c in row}
+    assert typed in values and not any(isinstance(v, str) and v.startswith("xinjected") for v in values)
+    with zipfile.ZipFile(output_workbook(out)) as z:
+        assert "<si><t>injected" not in z.read("xl/sharedStrings.xml").decode()
 
 
 @pytest.mark.parametrize(
