@@ -18,7 +18,7 @@ from kpibatch.problems import Problem, Superseded
 from kpibatch.text import code_key, normalize_label
 
 if TYPE_CHECKING:
-    from kpibatch.write.recorded import RecordedSheet
+    from kpibatch.write.built import BuiltSheet
 
 
 @dataclass
@@ -30,8 +30,8 @@ class FileOutcome:
     score: DivisionScore | None
     problems: list[Problem] = field(default_factory=list)
     group: tuple[int, int] | None = None
-    sheet: RecordedSheet | None = None
-    """The division's sheet as laid out by the worker that scored it (``kpibatch.write.recorded``)."""
+    sheet: BuiltSheet | None = None
+    """The division's sheet as built by the worker that scored it (``kpibatch.write.built``)."""
 
     @property
     def accepted(self) -> bool:

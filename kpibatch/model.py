@@ -6,13 +6,14 @@ the address of its cell so a problem can name it.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from kpibatch.problems import Problem
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KpiRow:
     """One row of the KPI sheet, as typed (after number parsing)."""
 
@@ -46,7 +47,7 @@ class KpiRow:
         return self.status is None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reallocation:
     """One row of the Reallocations sheet: move ``weight`` from ``source`` onto ``target``."""
 
@@ -67,7 +68,7 @@ class SheetNames:
     reallocations: str = "Reallocations"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SourceFile:
     """Identity of an input file: what the ledger, supersession and the report footer need."""
 
@@ -97,7 +98,7 @@ class Submission:
         return (self.fiscal_year, self.round)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KpiScore:
     """One KPI after scoring and reallocation."""
 
@@ -135,6 +136,14 @@ class DivisionScore:
     @property
     def division(self) -> str:
         return self.submission.division
+
+    def without_rows(self) -> DivisionScore:
+        """This score with its submission's KPI rows left out.
+
+        After scoring, everything reads the scored KPIs (``kpis``), which hold the rows' texts and
+        numbers again; a batch of thousands of divisions keeps only those in memory.
+        """
+        return dataclasses.replace(self, submission=dataclasses.replace(self.submission, kpis=()))
 
     @property
     def top_level(self) -> tuple[KpiScore, ...]:

@@ -52,7 +52,7 @@ from kpibatch.problems import CheckCrashed, CheckTimedOut, FileUnreadable, Probl
 from kpibatch.read.precheck import Limits as PrecheckLimits
 from kpibatch.read.workbook import WorkbookError
 from kpibatch.score import ScoreOptions
-from kpibatch.write.recorded import SheetStyle
+from kpibatch.write.built import SheetStyle
 
 PREFETCH = 2
 """Files handed to a worker ahead: the next one is already there when a result goes back."""

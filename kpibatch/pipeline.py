@@ -31,7 +31,7 @@ from kpibatch.validate import validate
 
 if TYPE_CHECKING:
     from kpibatch.model import DivisionScore
-    from kpibatch.write.recorded import RecordedSheet, SheetStyle
+    from kpibatch.write.built import BuiltSheet, SheetStyle
     from kpibatch.write.trend import Trend
 
 log = logging.getLogger("kpibatch.pipeline")
@@ -55,7 +55,7 @@ def check_file(
 
     A file that fails the cheap checks (``precheck``) is never opened by a parser, and whatever a
     parser still raises on a damaged file becomes a rejection with a reason, never a crash of the run.
-    With ``sheet``, an accepted division's report sheet is laid out too (``kpibatch.write.recorded``).
+    With ``sheet``, an accepted division's report sheet is built too (``kpibatch.write.built``).
     """
     try:
         with warnings.catch_warnings():
@@ -73,19 +73,20 @@ def check_file(
             path=path, source=None, score=None, problems=[problem_for_exception(exc, path.name)]
         )
     if sheet is not None and outcome.score is not None:
-        outcome.sheet = _recorded_sheet(outcome.score, sheet)
+        outcome.sheet = _built_sheet(outcome.score, sheet)
+        outcome.score = outcome.score.without_rows()  # for the report: the main process keeps it
     return outcome
 
 
-def _recorded_sheet(score: DivisionScore, style: SheetStyle) -> RecordedSheet | None:
-    """The division's sheet laid out here; None (the main process lays it out) if that fails, since
+def _built_sheet(score: DivisionScore, style: SheetStyle) -> BuiltSheet | None:
+    """The division's sheet built here; None (the main process lays it out) if that fails, since
     a fault in the layout must not turn into the rejection of a good file."""
-    from kpibatch.write.recorded import record_division_sheet
+    from kpibatch.write.built import build_division_sheet
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return record_division_sheet(score, style)
+            return build_division_sheet(score, style)
     except MemoryError:
         raise
     except Exception:
@@ -167,7 +168,7 @@ def check_files(files: Iterable[Path], settings: Settings, *, layout: bool = Fal
     """Check every file, yielding outcomes as they are ready, in the order of ``files``.
 
     With ``layout``, the workers also lay out each accepted division's report sheet, which the
-    report writer then only replays (``kpibatch.write.recorded``).
+    report writer then only adds to its zip (``kpibatch.write.built``).
 
     Workbooks are parsed in worker processes (``settings.jobs``, 0 = one per CPU) or on a Dask
     cluster (``settings.scheduler``), never in this process: a hostile file can abort the reader, and
@@ -179,7 +180,7 @@ def check_files(files: Iterable[Path], settings: Settings, *, layout: bool = Fal
     require_defused_xml()
     if settings.jobs < 0:
         raise ConfigError(f"setting jobs: {settings.jobs} is not 0 (one per CPU) or a number of processes")
-    from kpibatch.write.recorded import SheetStyle
+    from kpibatch.write.built import SheetStyle
 
     options = score_options(settings)
     prechecks = Limits.from_settings(settings)

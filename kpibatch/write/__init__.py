@@ -18,7 +18,7 @@ from pathlib import Path
 
 from kpibatch.config import Settings
 from kpibatch.consolidate import Group
-from kpibatch.safety import SafeWorkbook
+from kpibatch.write.built import ReportWorkbook, fix_division_formats
 from kpibatch.write.comparison import ComparisonSheet
 from kpibatch.write.context import DivisionPage, ReportContext, SheetWriter
 from kpibatch.write.division import DivisionSheets
@@ -35,10 +35,11 @@ WORKBOOK_OPTIONS = {
     "constant_memory": False,
 }
 IN_MEMORY_SHEETS = 2000
-"""Up to this many division sheets, the workbook's parts are zipped from memory. xlsxwriter otherwise
-writes every part (a file per sheet) to a temporary file first, and creating and removing a file
-costs about a millisecond here, a second per thousand divisions; but the parts wait in memory until
-the zip is written (some 60 kB of XML per division), so a larger report goes through files."""
+"""Up to this many division sheets laid out here (not built by the workers), the workbook's parts are
+zipped from memory. xlsxwriter otherwise writes every part (a file per sheet) to a temporary file
+first, and creating and removing a file costs about a millisecond here, a second per thousand
+divisions; but the parts wait in memory until the zip is written (some 60 kB of XML per division),
+so a larger report goes through files."""
 DEFAULT_SHEETS: tuple[SheetWriter, ...] = (
     OverviewSheet(),
     DivisionSheets(),
@@ -100,21 +101,27 @@ def _write_report(
     trend: Trend | None,
     sheets: Sequence[SheetWriter],
 ) -> Path:
-    options = {**WORKBOOK_OPTIONS, "in_memory": len(group.divisions) <= IN_MEMORY_SHEETS}
-    workbook = SafeWorkbook(str(path), options)
+    built = {id(o.score): o.sheet for o in group.accepted if o.sheet is not None}
+    laid_out_here = len(group.divisions) - len(built)
+    options = {**WORKBOOK_OPTIONS, "in_memory": laid_out_here <= IN_MEMORY_SHEETS}
+    workbook = ReportWorkbook(str(path), options)
     workbook.set_properties(
         {
             "title": f"สรุปผลคะแนน ปีงบประมาณ {group.fiscal_year} รอบ {group.round} เดือน",
             "created": generated_at.replace(tzinfo=None),
         }
     )
+    formats = Formats(workbook, settings.font_name, settings.font_size, settings.thai_digits)
     ctx = ReportContext(
         workbook=workbook,
-        formats=Formats(workbook, settings.font_name, settings.font_size, settings.thai_digits),
+        formats=formats,
         group=group,
         generated_at=generated_at,
         thai_digits=settings.thai_digits,
         trend=trend,
+        built=built,
+        # before any sheet is written: the division formats take the numbers the workers gave them
+        division_formats=fix_division_formats(workbook, formats),
     )
     ctx.pages = division_pages(group, [name for sheet in sheets for name in sheet.fixed_names])
     for sheet in sheets:

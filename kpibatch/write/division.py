@@ -16,12 +16,20 @@ from kpibatch.model import DivisionScore, KpiScore
 from kpibatch.problems import Problem
 from kpibatch.score.rounding import q4
 from kpibatch.write import widths
+from kpibatch.write.built import BuiltSheet, SheetStyle, add_built_sheet
 from kpibatch.write.context import DivisionPage, ReportContext
 from kpibatch.write.grid import Grid
 from kpibatch.write.page import PORTRAIT_WIDTH_PX
-from kpibatch.write.recorded import SheetStyle, replay_division_sheet
 from kpibatch.write.sentences import reallocation_sentences
-from kpibatch.write.styles import OFFICER_FILL, SCORE_FORMAT, TOTAL_FILL, plain_number_format
+from kpibatch.write.styles import (
+    DECIMAL_FORMAT,
+    INTEGER_FORMAT,
+    OFFICER_FILL,
+    SCORE_FORMAT,
+    TOTAL_FILL,
+    Formats,
+    plain_number_format,
+)
 
 TITLE = "สรุปผลคะแนน ตามคำรับรองการปฏิบัติราชการ ประจำปีงบประมาณ พ.ศ. {year} {round}"
 TOTAL_LABEL = "คะแนนที่ได้รับตามคำรับรองฯ ประจำปีงบประมาณ พ.ศ. {year}"
@@ -118,15 +126,46 @@ class DivisionSheets:
     fixed_names: tuple[str, ...] = ()
 
     def write(self, ctx: ReportContext) -> None:
-        # sheets the workers laid out already (kpibatch.write.recorded) are replayed, the rest written
-        recorded = {id(o.score): o.sheet for o in ctx.group.accepted if o.sheet is not None}
-        style = SheetStyle(ctx.formats.font_name, ctx.formats.font_size, ctx.thai_digits)
+        # sheets the workers built (kpibatch.write.built) go in as they are, the rest are laid out here
         for page in ctx.pages:
-            sheet = recorded.get(id(page.score))
-            if sheet is not None and sheet.style == style:
-                replay_division_sheet(ctx, page, sheet)
+            built = usable_built_sheet(ctx, page.score)
+            if built is not None:
+                add_built_sheet(ctx, page, built)
             else:
                 write_division_sheet(ctx, page)
+
+
+def usable_built_sheet(ctx: ReportContext, score: DivisionScore) -> BuiltSheet | None:
+    """The sheet a worker built for ``score``, if it was built for this report's style and formats."""
+    built = ctx.built.get(id(score))
+    style = SheetStyle(ctx.formats.font_name, ctx.formats.font_size, ctx.thai_digits)
+    if built is None or built.style != style or built.formats != ctx.division_formats:
+        return None
+    return built
+
+
+MAX_INDENT = 4
+"""KPIs nested up to this deep (1.1.1.1.1) have their indented formats made up front; a division
+with deeper ones is laid out by the main process (``kpibatch.write.built``)."""
+
+
+def division_formats(f: Formats) -> list[Any]:
+    """Every format ``_Writer`` can ask for, asked for in one fixed order (see ``kpibatch.write.built``).
+
+    A format the writer uses that is missing here makes every sheet that uses it be laid out by the
+    main process: still right, only slower, and a test lays out every kind of row to catch it.
+    """
+    made = [f.title(), f.header(), f.header(bg_color=OFFICER_FILL), f.get(text_wrap=True), f.text()]
+    made.append(f.text(bg_color=TOTAL_FILL))
+    for bold in (False, True):
+        made.append(f.text(align="center", bold=bold))
+        made += [f.text(indent=depth, bold=bold) for depth in range(MAX_INDENT + 1)]
+    # bold=False is a format of its own to xlsxwriter (its key says False, not 0)
+    for props in ({}, {"bold": False}, {"bold": True}, {"bold": True, "bg_color": TOTAL_FILL}):
+        made.append(f.text(align="center", **props))
+        for base in (SCORE_FORMAT, INTEGER_FORMAT, DECIMAL_FORMAT):
+            made.append(f.number(base, border=1, align="center", **props))
+    return made
 
 
 class _Writer:
@@ -169,7 +208,8 @@ class _Writer:
         last_row = row
         row += 2
         plain = self.f.get(text_wrap=True)
-        for sentence in reallocation_sentences(self.score.submission, self.ctx.digits):
+        names = {k.code: k.name for k in self.score.kpis}
+        for sentence in reallocation_sentences(self.score.submission, self.ctx.digits, names):
             self.grid.text(
                 row, 0, sentence, plain, last_col=self.layout.last_summary, space_after=SENTENCE_GAP_PT
             )

@@ -33,6 +33,12 @@ def setup_page(
     landscape: bool = False,
     print_area: tuple[int, int, int, int] | None = None,
 ) -> None:
+    setup_sheet(ws, font_name=font_name, freeze=freeze, landscape=landscape)
+    define_print_names(workbook, ws.name, heading_rows=heading_rows, print_area=print_area)
+
+
+def setup_sheet(ws: Any, *, font_name: str, freeze: tuple[int, int] | None, landscape: bool = False) -> None:
+    """What the sheet's own XML holds: paper, fit, margins, gridlines, frozen panes, the footer."""
     ws.set_paper(A4)
     if landscape:
         ws.set_landscape()
@@ -44,10 +50,20 @@ def setup_page(
     ws.hide_gridlines(2)
     if freeze is not None:
         ws.freeze_panes(*freeze)
-    if heading_rows is not None:
-        first, last = heading_rows
-        workbook.define_name(f"{ws.name}!_xlnm.Print_Titles", f"={quoted(ws.name)}!${first + 1}:${last + 1}")
-    if print_area is not None:
-        workbook.define_name(f"{ws.name}!_xlnm.Print_Area", f"={quoted(ws.name)}!{xl_range_abs(*print_area)}")
     font = font_name.replace('"', "").replace("&", "")
     ws.set_footer(f'&C&"{font},Regular"&12หน้า &P / &N')
+
+
+def define_print_names(
+    workbook: Any,
+    sheet: str,
+    *,
+    heading_rows: tuple[int, int] | None,
+    print_area: tuple[int, int, int, int] | None = None,
+) -> None:
+    """What the workbook holds for the sheet: its repeated heading rows and its print area."""
+    if heading_rows is not None:
+        first, last = heading_rows
+        workbook.define_name(f"{sheet}!_xlnm.Print_Titles", f"={quoted(sheet)}!${first + 1}:${last + 1}")
+    if print_area is not None:
+        workbook.define_name(f"{sheet}!_xlnm.Print_Area", f"={quoted(sheet)}!{xl_range_abs(*print_area)}")

@@ -6,7 +6,7 @@ text: the KPI names are the division's own, passed as values and never read as t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -40,13 +40,18 @@ def weight_text(weight: Decimal) -> str:
     return format(weight.normalize(), "f")
 
 
-def reallocation_sentences(sub: Submission, digits: Callable[[str], str] = str) -> list[str]:
+def reallocation_sentences(
+    sub: Submission, digits: Callable[[str], str] = str, names: Mapping[str, str] | None = None
+) -> list[str]:
     """One sentence per source KPI, in the order the Reallocations sheet first names each source.
 
     Rows moving from the same source to the same target are added together. ``digits`` turns the
-    codes and weights (not the names) into the digits the report shows.
+    codes and weights (not the names) into the digits the report shows. ``names`` (code -> name)
+    defaults to the submission's rows; a scored division passes its KPIs', since the report's
+    divisions keep no rows (``DivisionScore.without_rows``).
     """
-    names = {row.code: row.name for row in sub.kpis}
+    if names is None:
+        names = {row.code: row.name for row in sub.kpis}
     moves: dict[str, dict[str, Decimal]] = {}
     for move in sub.reallocations:
         targets = moves.setdefault(move.source, {})
