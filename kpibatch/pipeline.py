@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from kpibatch.config import ConfigError, Settings
 from kpibatch.consolidate import FileOutcome, Group, consolidate
-from kpibatch.fsutil import sweep_temp_files, write_atomic, write_text_atomic
+from kpibatch.fsutil import sweep_temp_files, write_atomic
 from kpibatch.problems import Problem
 from kpibatch.read import read_submission
 from kpibatch.read.precheck import Limits, precheck, problem_for_exception
@@ -148,7 +148,7 @@ def write_group(
     """Write one group's workbook, results.json and report.html atomically into ``out/<year>-r<round>/``."""
     # the writers are imported here: worker processes import this module for check_file only
     from kpibatch.deliver.report import write_report_html
-    from kpibatch.results import group_dict, results_text
+    from kpibatch.results import group_dict, write_results
     from kpibatch.write import report_filename, write_report
 
     folder = out / group.key
@@ -158,8 +158,7 @@ def write_group(
         lambda tmp: write_report(group, tmp, settings, generated_at, trend) and None,
     )
     data = group_dict(group, generated_at)
-    text = results_text(data)
-    results = write_text_atomic(folder / "results.json", text)
+    results = write_atomic(folder / "results.json", lambda tmp: write_results(tmp, data))
     html = write_report_html(workbook, data, settings)
     return GroupOutput(group=group, folder=folder, workbook=workbook, results=results, html=html)
 

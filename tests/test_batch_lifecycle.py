@@ -273,3 +273,28 @@ def test_the_ledger_is_a_wal_database_that_waits_for_a_busy_writer(tmp_path: Pat
         run_id = ledger.start_run(command="run", pid=1, host="h", inbox="in", started=utc_now())
         other.close()
         assert ledger.runs()[-1].id == run_id
+
+
+def test_rows_read_for_a_report_leave_out_the_json_record(tmp_path: Path) -> None:
+    """The stored scores and problems (some 15 kB a division) are not held while a report is written."""
+    import pytest
+
+    from kpibatch.batch.ledger import Ledger
+
+    settings = settings_for(tmp_path)
+    copy_in(division_book(tmp_path / "drafts" / "01.xlsx", "กองหนึ่ง", 4.0), settings.inbox)
+    run_inbox(settings)
+    with Ledger(settings.ledger_path) as ledger:
+        [full] = ledger.submissions()
+        assert full.scores is not None and full.problem_dicts == []
+        [lean] = ledger.current(2563, 12)
+        assert lean.id == full.id and lean.scores is None and lean.problems is None
+        assert lean == type(full)(**{**vars_of(full), "scores": None, "problems": None})
+        with pytest.raises(ValueError, match="without its problems"):
+            _ = lean.problem_dicts
+
+
+def vars_of(row: object) -> dict[str, object]:
+    from dataclasses import fields
+
+    return {f.name: getattr(row, f.name) for f in fields(row)}  # type: ignore[arg-type]

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from kpibatch.config import Settings
 from kpibatch.consolidate import consolidate
 from kpibatch.pipeline import check_files, run_batch
-from kpibatch.results import group_dict, results_text
+from kpibatch.results import group_dict, results_text, write_results
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
 values = st.recursive(
@@ -88,3 +88,10 @@ def test_results_json_holds_the_documented_schema(tmp_path: Path) -> None:
     assert list(error) == ["sheet", "cell", "message", "code"]
     assert (error["sheet"], error["cell"], error["code"]) == ("KPIs", "D2:D2", "weight-sum")
     assert "90" in error["message"]
+
+
+def test_written_in_pieces_the_file_is_the_text(tmp_path: Path) -> None:
+    [group] = consolidate(list(check_files(sorted(EXAMPLES.glob("*.xlsx")), Settings())))
+    data = group_dict(group, dt.datetime(2020, 10, 15))
+    write_results(tmp_path / "results.json", data)
+    assert (tmp_path / "results.json").read_text(encoding="utf-8") == results_text(data)

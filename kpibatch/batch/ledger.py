@@ -133,7 +133,8 @@ class NewSubmission:
     round: int | None = None
     total: str | None = None
     duplicate_of: int | None = None
-    problems: str = "[]"
+    problems: str | None = "[]"
+    """JSON list of every problem found; None in a row read without it (``Ledger._select``)."""
     scores: str | None = None
     filed_at: str | None = None
 
@@ -147,6 +148,8 @@ class SubmissionRow(NewSubmission):
 
     @property
     def problem_dicts(self) -> list[dict[str, Any]]:
+        if self.problems is None:
+            raise ValueError(f"submission #{self.id} was read without its problems")
         return list(json.loads(self.problems))
 
     @property
@@ -188,6 +191,11 @@ class ReportRow:
 
 
 _SUBMISSION_COLUMNS = ", ".join(f.name for f in fields(SubmissionRow))
+_RECORD_COLUMNS = ("scores", "problems")
+_LEAN_COLUMNS = ", ".join(f.name for f in fields(SubmissionRow) if f.name not in _RECORD_COLUMNS)
+"""Every column but the stored scores and problems: the JSON record of each file (some 15 kB a
+division), which nothing reads back when a report is written, and which would otherwise sit in
+memory beside the divisions' outcomes for every division of the round."""
 
 
 class Ledger:
@@ -295,13 +303,17 @@ class Ledger:
 
     # --- submissions -----------------------------------------------------------------------------
 
-    def _select(self, where: str, params: Sequence[Any] = ()) -> list[SubmissionRow]:
-        sql = f"SELECT {_SUBMISSION_COLUMNS} FROM submissions WHERE {where} ORDER BY id"
+    def _select(self, where: str, params: Sequence[Any] = (), *, lean: bool = False) -> list[SubmissionRow]:
+        """Rows matching ``where``; ``lean`` ones leave out the JSON record (``scores`` and
+        ``problems`` are None in them)."""
+        columns = _LEAN_COLUMNS if lean else _SUBMISSION_COLUMNS
+        sql = f"SELECT {columns} FROM submissions WHERE {where} ORDER BY id"
         found = self._db.execute(sql, params).fetchall()
-        return [SubmissionRow(**{**dict(r), "kept": bool(r["kept"])}) for r in found]
+        left_out = dict.fromkeys(_RECORD_COLUMNS) if lean else {}
+        return [SubmissionRow(**{**dict(r), **left_out, "kept": bool(r["kept"])}) for r in found]
 
-    def get(self, submission_id: int) -> SubmissionRow:
-        return self._select("id = ?", (submission_id,))[0]
+    def get(self, submission_id: int, *, lean: bool = False) -> SubmissionRow:
+        return self._select("id = ?", (submission_id,), lean=lean)[0]
 
     def record(self, new: NewSubmission, *, durable: bool = True) -> tuple[SubmissionRow, list[int]]:
         """Write one submission in one transaction; an accepted one supersedes its division's latest.
@@ -378,18 +390,21 @@ class Ledger:
             "status = 'accepted' AND superseded_by IS NULL AND filed_at IS NOT NULL"
             " AND fiscal_year = ? AND round = ?",
             (fiscal_year, round_),
+            lean=True,
         )
 
     def replaced(self, fiscal_year: int, round_: int) -> list[SubmissionRow]:
         return self._select(
             "status = 'accepted' AND superseded_by IS NOT NULL AND fiscal_year = ? AND round = ?",
             (fiscal_year, round_),
+            lean=True,
         )
 
     def rejected_since(self, fiscal_year: int, round_: int, after_id: int) -> list[SubmissionRow]:
         return self._select(
             "status = 'rejected' AND filed_at IS NOT NULL AND fiscal_year = ? AND round = ? AND id > ?",
             (fiscal_year, round_, after_id),
+            lean=True,
         )
 
     def unplaced_rejected(self, run_id: int, after_run: int = 0) -> list[SubmissionRow]:
@@ -403,6 +418,7 @@ class Ledger:
             "status = 'rejected' AND filed_at IS NOT NULL AND fiscal_year IS NULL AND (run_id = ?"
             " OR (run_id > ? AND run_id IN (SELECT id FROM runs WHERE finished_at IS NULL AND id != ?)))",
             (run_id, after_run, run_id),
+            lean=True,
         )
 
     def year_current(self, fiscal_year: int) -> list[SubmissionRow]:
@@ -410,6 +426,7 @@ class Ledger:
         return self._select(
             "status = 'accepted' AND superseded_by IS NULL AND filed_at IS NOT NULL AND fiscal_year = ?",
             (fiscal_year,),
+            lean=True,
         )
 
     def submissions(self, fiscal_year: int | None = None, round_: int | None = None) -> list[SubmissionRow]:

@@ -361,7 +361,8 @@ class _Run:
             log.info("%s: %s -> %s (#%s)", row.status, row.file_name, row.location, row.id)
             for old in replaced:
                 log.info("#%s supersedes #%s for %s", row.id, old, row.division)
-            filed = Filed(row=self.ledger.get(row.id), outcome=outcome, superseded=replaced)
+            # lean: the run's report keeps a row per file, and the record it holds is on disk already
+            filed = Filed(row=self.ledger.get(row.id, lean=True), outcome=outcome, superseded=replaced)
             self.report.filed.append(filed)
             if outcome.accepted:
                 done[row.id] = outcome
@@ -419,7 +420,7 @@ class _Run:
         if row.filed_at is None:
             self.put_in_place(row, original)
         log.info("duplicate of #%s: %s -> %s (#%s)", original.id, claim.path.name, location, row.id)
-        self.report.filed.append(Filed(row=self.ledger.get(row.id), original=original))
+        self.report.filed.append(Filed(row=self.ledger.get(row.id, lean=True), original=original))
 
     def _explains(self, row: SubmissionRow) -> bool:
         return row.status in ("rejected", "duplicate") and row.location != row.source_path

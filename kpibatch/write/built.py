@@ -197,18 +197,26 @@ def build_division_sheet(score: DivisionScore, style: SheetStyle) -> BuiltSheet 
 # --- the main process: built parts into the report ------------------------------------------------
 
 
-class _BuiltWorksheet(Worksheet):
-    """A sheet of the report whose XML part was built elsewhere; it is zipped as it came."""
+class _BuiltWorksheet:
+    """Stands in for the worksheet of a part built elsewhere; that part is zipped as it came.
 
-    built: BuiltSheet
+    A real xlsxwriter worksheet weighs some 6 kB before it holds a cell, and a report may have ten
+    thousand of these; what the workbook and its packager read of a sheet (its tables, images,
+    links: none) comes from one blank worksheet shared by all, and only name and place are its own.
+    """
 
-    def _assemble_xml_file(self) -> None:
-        raise RuntimeError("a built sheet is zipped as it is, never assembled")  # pragma: no cover
+    def __init__(self, blank: Worksheet, name: str, index: int, built: BuiltSheet) -> None:
+        self._blank = blank
+        self.name = name
+        self.index = index
+        self.built = built
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._blank, attribute)
 
 
 def add_built_sheet(ctx: ReportContext, page: DivisionPage, built: BuiltSheet) -> Any:
-    ws = ctx.workbook.add_worksheet(page.sheet, worksheet_class=_BuiltWorksheet)
-    ws.built = built
+    ws = ctx.workbook.add_built_worksheet(page.sheet, built)
     define_print_names(ctx.workbook, ws.name, heading_rows=built.heading_rows, print_area=built.print_area)
     return ws
 
@@ -240,9 +248,23 @@ class ReportWorkbook(SafeWorkbook):
     def __init__(self, filename: Any = None, options: dict[str, Any] | None = None) -> None:
         super().__init__(filename, options)
         self.built_parts: list[tuple[str, BuiltSheet]] = []
+        # made before any sheet, so that its name can clash with none, then taken out again
+        self._blank = self.add_worksheet(SCRATCH_NAME)
+        self.worksheets_objs.pop()
+        self.sheetnames.pop(SCRATCH_NAME)
+        self._taken_names.discard(SCRATCH_NAME.lower())
+        self.sheetname_count = 0
 
     def _get_packager(self) -> _Packager:
         return _Packager()
+
+    def add_built_worksheet(self, name: str, built: BuiltSheet) -> _BuiltWorksheet:
+        """A sheet whose XML part ``built`` holds, named ``name`` under xlsxwriter's rules."""
+        checked = self._check_sheetname(name)
+        sheet = _BuiltWorksheet(self._blank, checked, len(self.worksheets_objs), built)
+        self.worksheets_objs.append(sheet)  # type: ignore[arg-type]
+        self.sheetnames[checked] = sheet
+        return sheet
 
     def _store_workbook(self) -> None:
         super()._store_workbook()
