@@ -95,11 +95,7 @@ def every_kind_of_row(folder: Path) -> list[Path]:
             "ผลสำเร็จ",
             unit="ร้อยละ",
             method="threshold",
-            level1=60,
-            level2=70,
-            level3=80,
-            level4=90,
-            level5=100,
+            **{f"level{k}": 50 + 10 * k for k in range(1, 6)},
             result=85.25,
             verified_result=84,
             note="ตรวจแล้ว",
@@ -305,3 +301,18 @@ def test_zipped_from_memory_or_through_files_the_workbook_is_the_same(
             return {name: z.read(name) for name in z.namelist()}
 
     assert members(a) == members(b)
+
+
+def test_a_division_may_name_its_sheet_as_the_builders_own_scratch_sheet(tmp_path: Path) -> None:
+    from kpibatch.write.built import SCRATCH_NAME
+
+    rows = [kpi("1", 60, method="score", result=4), kpi("2", 40, method="score", result=3)]
+    files = [
+        write_submission(tmp_path / "in" / "a.xlsx", rows, short_name=SCRATCH_NAME),
+        write_submission(
+            tmp_path / "in" / "b.xlsx", rows, division="กองสอง", short_name=SCRATCH_NAME.upper()
+        ),
+    ]
+    group, dump = same_report(tmp_path, files, Settings())
+    assert all(o.sheet is not None for o in group.accepted)
+    assert SCRATCH_NAME in dump and len([n for n in dump if n.lower().startswith(SCRATCH_NAME)]) == 2
