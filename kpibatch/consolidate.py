@@ -156,12 +156,11 @@ def overview_rows(group: Group) -> list[OverviewRow]:
         top = score.top_level
         assessed = [k for k in score.kpis if k.assessed and not k.has_children]
         weakest = min(assessed, key=lambda k: (k.score, code_key(k.code)), default=None)
-        total = score.total
         rows.append(
             OverviewRow(
                 division=score.division,
                 short_name=score.submission.short_name,
-                total=total,
+                total=score.total,
                 rank=rank,
                 assessed=sum(1 for k in top if k.assessed),
                 not_assessed=sum(1 for k in top if not k.assessed),

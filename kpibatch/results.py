@@ -90,11 +90,6 @@ def results_chunks(data: dict[str, Any]) -> Iterator[str]:
     yield "\n}\n"
 
 
-def results_text(data: dict[str, Any]) -> str:
-    """``results.json`` whole (``results_chunks`` joined)."""
-    return "".join(results_chunks(data))
-
-
 def write_results(path: Path, data: dict[str, Any]) -> None:
     """Write ``results.json`` piece by piece (``results_chunks``)."""
     with path.open("w", encoding="utf-8") as out:

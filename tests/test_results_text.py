@@ -15,7 +15,13 @@ from hypothesis import strategies as st
 from kpibatch.config import Settings
 from kpibatch.consolidate import consolidate
 from kpibatch.pipeline import check_files, run_batch
-from kpibatch.results import group_dict, results_text, write_results
+from kpibatch.results import group_dict, results_chunks, write_results
+
+
+def results_text(data: dict) -> str:
+    """The pieces ``write_results`` writes, joined."""
+    return "".join(results_chunks(data))
+
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
 values = st.recursive(

@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 DEFLATE_LEVEL = 6
 """zlib's default, the level xlsxwriter's own zip uses: the same file size as before."""
 SCRATCH_NAME = "division"
+"""The name a worksheet that belongs to no workbook is made under (``detached_worksheet``)."""
 PART_DATE = (1980, 1, 1, 0, 0, 0)
 """The time stamp xlsxwriter gives every part it zips from memory."""
 
@@ -96,6 +97,18 @@ def fix_division_formats(workbook: Any, formats: Formats) -> str:
     return hashlib.blake2b(repr(list(table)).encode(), digest_size=16).hexdigest()
 
 
+def detached_worksheet(book: SafeWorkbook, worksheet_class: type[SafeWorksheet] | type[Worksheet]) -> Any:
+    """A worksheet made by ``book`` with all it gives a sheet, but not one of its sheets: the name
+    it was made under is free again, and the workbook's own names count on as if it never was."""
+    count = book.sheetname_count
+    sheet = book.add_worksheet(SCRATCH_NAME, worksheet_class=worksheet_class)
+    book.worksheets_objs.pop()
+    book.sheetnames.pop(SCRATCH_NAME)
+    book._taken_names.discard(SCRATCH_NAME.lower())
+    book.sheetname_count = count
+    return sheet
+
+
 class _NoSharedStrings:
     """Stands in for the workbook's shared-string table: a cell keeps its string itself."""
 
@@ -128,11 +141,8 @@ class _ScratchBook:
         self.sheet: _InlineStringSheet | None = None
 
     def add_worksheet(self, name: str) -> _InlineStringSheet:
-        sheet = self.book.add_worksheet(SCRATCH_NAME, worksheet_class=_InlineStringSheet)
-        # the scratch workbook keeps no sheets: each is built, taken out, and dropped
-        self.book.worksheets_objs.pop()
-        self.book.sheetnames.pop(SCRATCH_NAME, None)
-        self.book._taken_names.discard(SCRATCH_NAME.lower())
+        # the scratch workbook keeps no sheets: each is built, then dropped
+        sheet = detached_worksheet(self.book, _InlineStringSheet)
         sheet.str_table = _NoSharedStrings()
         sheet.name = name  # shown only in the log line of a text cut; the report names the sheet
         self.sheet = sheet
@@ -248,12 +258,7 @@ class ReportWorkbook(SafeWorkbook):
     def __init__(self, filename: Any = None, options: dict[str, Any] | None = None) -> None:
         super().__init__(filename, options)
         self.built_parts: list[tuple[str, BuiltSheet]] = []
-        # made before any sheet, so that its name can clash with none, then taken out again
-        self._blank = self.add_worksheet(SCRATCH_NAME)
-        self.worksheets_objs.pop()
-        self.sheetnames.pop(SCRATCH_NAME)
-        self._taken_names.discard(SCRATCH_NAME.lower())
-        self.sheetname_count = 0
+        self._blank = detached_worksheet(self, Worksheet)  # before any sheet: its name clashes with none
 
     def _get_packager(self) -> _Packager:
         return _Packager()

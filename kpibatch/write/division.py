@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
+from kpibatch.contract import LEVELS
 from kpibatch.model import DivisionScore, KpiScore
 from kpibatch.problems import Problem
 from kpibatch.score.rounding import q4
@@ -51,7 +53,6 @@ HEADINGS = {
     "warnings": "คำเตือน",
     "note": "หมายเหตุ",
 }
-LEVEL_KEYS = tuple(f"level{k}" for k in range(1, 6))
 METHOD_TH = {"threshold": "เทียบเกณฑ์", "milestone": "ระดับขั้น", "score": "คะแนน"}
 LONG_TEXT_WIDTH = 45.0
 SENTENCE_GAP_PT = 8.0
@@ -78,7 +79,7 @@ class Layout:
             *(("self_result",) if verified else ()),
             "unit",
             "method",
-            *(f"level{k}" for k in range(1, 6)),
+            *LEVELS,
             "original_weight",
             "weighted",
             "warnings",
@@ -90,8 +91,13 @@ class Layout:
     def keys(self) -> tuple[str, ...]:
         return self.summary + self.officer
 
+    @cached_property
+    def columns(self) -> dict[str, int]:
+        """Each key's column."""
+        return {key: col for col, key in enumerate(self.keys)}
+
     def col(self, key: str) -> int:
-        return self.keys.index(key)
+        return self.columns[key]
 
     @property
     def last_summary(self) -> int:
@@ -176,7 +182,7 @@ class _Writer:
         self.f = ctx.formats
         self.score = page.score
         self.layout = Layout.of(page.score)
-        self.cols = {key: col for col, key in enumerate(self.layout.keys)}
+        self.cols = self.layout.columns
         self.ws = ctx.workbook.add_worksheet(page.sheet)
         self.grid = Grid(self.ws, column_widths(ctx, page.score, self.layout), self.f.font_size)
         self.centre = self.f.text(align="center")
@@ -254,7 +260,7 @@ class _Writer:
             self.number(row, "self_result", kpi.self_result)
         grid.text(row, cols["unit"], kpi.unit or "", self.centre)
         grid.text(row, cols["method"], METHOD_TH.get(kpi.method or "", kpi.method or ""), self.centre)
-        for key, value in zip(LEVEL_KEYS, kpi.levels, strict=False):
+        for key, value in zip(LEVELS, kpi.levels, strict=False):
             self.number(row, key, value)
         self.number(row, "original_weight", kpi.weight)
         self.number(row, "weighted", weighted_score(kpi), SCORE_FORMAT)
@@ -337,10 +343,7 @@ def column_widths(ctx: ReportContext, score: DivisionScore, layout: Layout) -> l
             "self_result": numbers([k.self_result for k in kpis], HEADINGS["self_result"]),
             "unit": fit([k.unit or "" for k in kpis], HEADINGS["unit"], minimum=8, maximum=20),
             "method": fit([METHOD_TH.get(k.method or "", "") for k in kpis], HEADINGS["method"], maximum=20),
-            **{
-                f"level{i + 1}": numbers([k.levels[i] for k in kpis], HEADINGS[f"level{i + 1}"])
-                for i in range(5)
-            },
+            **{key: numbers([k.levels[i] for k in kpis], HEADINGS[key]) for i, key in enumerate(LEVELS)},
             "original_weight": numbers([k.weight for k in kpis], HEADINGS["original_weight"]),
             "weighted": fit([sample_score], HEADINGS["weighted"], minimum=12),
             "warnings": LONG_TEXT_WIDTH,

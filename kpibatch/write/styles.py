@@ -64,15 +64,11 @@ class Formats:
             return found
         merged: dict[str, Any] = {"font_name": self.font_name, "font_size": self.font_size, "valign": "top"}
         merged.update(props)
-        found = self._fast[fast] = self.from_properties(merged)
-        return found
-
-    def from_properties(self, merged: dict[str, Any]) -> Any:
-        """The format with exactly these properties, the report font's included (``get`` adds them)."""
         key = tuple(sorted(merged.items()))
         found = self._cache.get(key)
         if found is None:
-            found = self._cache[key] = self._workbook.add_format(dict(merged))
+            found = self._cache[key] = self._workbook.add_format(merged)
+        self._fast[fast] = found
         return found
 
     def number(self, base: str, **props: Any) -> Any:
