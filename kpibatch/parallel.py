@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import copyreg
+import dataclasses
 import faulthandler
 import gc
 import io
@@ -37,7 +38,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -47,6 +48,7 @@ from typing import Any
 
 from kpibatch.config import ConfigError
 from kpibatch.consolidate import FileOutcome
+from kpibatch.model import KpiScore
 from kpibatch.pipeline import check_file
 from kpibatch.problems import CheckCrashed, CheckTimedOut, FileUnreadable, Problem
 from kpibatch.read.precheck import Limits as PrecheckLimits
@@ -144,12 +146,33 @@ def _reduce_decimal(value: Decimal) -> tuple[Any, tuple[str]]:
     return shared_decimal, (str(value),)
 
 
+_texts: dict[str, str] = {}
+
+
+def shared_kpi(*values: Any) -> KpiScore:
+    """A scored KPI whose texts are one object per distinct text in the main process.
+
+    Divisions repeat the same codes, units, methods and statuses, and the KPIs they share (the
+    comparison sheet's columns) by name too; an outcome otherwise arrives with its own copies.
+    """
+    return KpiScore(*(_texts.setdefault(v, v) if isinstance(v, str) else v for v in values))
+
+
+_KPI_FIELDS = tuple(f.name for f in dataclasses.fields(KpiScore))
+
+
+def _reduce_kpi(kpi: KpiScore) -> tuple[Any, tuple[Any, ...]]:
+    return shared_kpi, tuple(getattr(kpi, name) for name in _KPI_FIELDS)
+
+
 _DISPATCH = copyreg.dispatch_table.copy()
 _DISPATCH[Decimal] = _reduce_decimal
+_DISPATCH[KpiScore] = _reduce_kpi
 
 
 def dumps(value: object) -> bytes:
-    """Pickle a worker's answer, with Decimals rebuilt through ``shared_decimal``."""
+    """Pickle a worker's answer, with Decimals and scored KPIs rebuilt through ``shared_decimal``
+    and ``shared_kpi``."""
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
     pickler.dispatch_table = _DISPATCH
@@ -449,7 +472,7 @@ def check_in_workers(
     *,
     prechecks: PrecheckLimits | None = None,
     sheet: SheetStyle | None = None,
-) -> Iterator[FileOutcome]:
+) -> Generator[FileOutcome, None, None]:
     """Check ``files`` in ``jobs`` local worker processes, yielding outcomes in input order."""
     with WorkerPool(jobs, options, limits, prechecks=prechecks, sheet=sheet) as pool:
         yield from pool.map(files)
@@ -504,7 +527,7 @@ def check_on_cluster(
     timeout: str = "10s",
     prechecks: PrecheckLimits | None = None,
     sheet: SheetStyle | None = None,
-) -> Iterator[FileOutcome]:
+) -> Generator[FileOutcome, None, None]:
     """Check ``files`` on the Dask cluster whose scheduler listens at ``address`` (``tcp://HOST:PORT``).
 
     The cluster's workers must see the files at the same paths (a shared folder) and have kpibatch

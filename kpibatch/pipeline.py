@@ -8,11 +8,12 @@ inbox through it, consolidates the accepted ones and writes one workbook and one
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -185,13 +186,31 @@ def check_files(files: Iterable[Path], settings: Settings, *, layout: bool = Fal
     prechecks = Limits.from_settings(settings)
     sheet = SheetStyle.of(settings) if layout else None
     if settings.scheduler:
-        return parallel.check_on_cluster(files, options, settings.scheduler, prechecks=prechecks, sheet=sheet)
-    isolation = parallel.Limits(
-        file_seconds=settings.file_timeout_s or None,
-        memory_bytes=settings.worker_memory_mb * 1024 * 1024 if settings.worker_memory_mb else None,
-    )
-    jobs = settings.jobs or parallel.default_jobs()
-    return parallel.check_in_workers(files, options, jobs, isolation, prechecks=prechecks, sheet=sheet)
+        outcomes = parallel.check_on_cluster(
+            files, options, settings.scheduler, prechecks=prechecks, sheet=sheet
+        )
+    else:
+        isolation = parallel.Limits(
+            file_seconds=settings.file_timeout_s or None,
+            memory_bytes=settings.worker_memory_mb * 1024 * 1024 if settings.worker_memory_mb else None,
+        )
+        jobs = settings.jobs or parallel.default_jobs()
+        outcomes = parallel.check_in_workers(
+            files, options, jobs, isolation, prechecks=prechecks, sheet=sheet
+        )
+    return _parking_sheets(outcomes) if layout else outcomes
+
+
+def _parking_sheets(outcomes: Generator[FileOutcome, None, None]) -> Iterator[FileOutcome]:
+    """The outcomes, their built sheets parked on disk until the report is written."""
+    from kpibatch.write.built import PartSpool
+
+    spool = PartSpool()
+    with contextlib.closing(outcomes):  # stopped early, the workers stop too
+        for outcome in outcomes:
+            if outcome.sheet is not None:
+                outcome.sheet = spool.park(outcome.sheet)
+            yield outcome
 
 
 def run_batch(

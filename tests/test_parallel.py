@@ -242,6 +242,18 @@ def test_equal_decimals_from_workers_share_one_object(mixed_inbox: list[Path]) -
     assert all(len(ids) == 1 for ids in objects.values())
 
 
+def test_equal_kpi_texts_from_workers_share_one_object(mixed_inbox: list[Path]) -> None:
+    """Codes, units, methods and shared names repeat across divisions: one object each."""
+    with WorkerPool(2, OPTIONS) as pool:
+        outcomes = [o for o in pool.map(mixed_inbox) if o.score is not None]
+    texts = [v for o in outcomes for k in o.score.kpis for v in (k.code, k.unit, k.name) if v]  # type: ignore[union-attr]
+    objects: dict[str, set[int]] = {}
+    for text in texts:
+        objects.setdefault(text, set()).add(id(text))
+    assert len(texts) > 2 * len(objects)  # plenty of repeats across divisions
+    assert all(len(ids) == 1 for ids in objects.values())
+
+
 def test_outcomes_are_frozen_while_they_accumulate_and_released_after(mixed_inbox: list[Path]) -> None:
     with WorkerPool(2, OPTIONS) as pool:
         pool.freeze_every = 4

@@ -20,7 +20,7 @@ from kpibatch.config import Settings
 from kpibatch.consolidate import Group, consolidate
 from kpibatch.pipeline import check_files
 from kpibatch.write import write_report
-from kpibatch.write.built import SheetBuilder, SheetStyle, build_division_sheet, write_deflated
+from kpibatch.write.built import PartSpool, SheetBuilder, SheetStyle, build_division_sheet, write_deflated
 from kpibatch.write.division import MAX_INDENT
 
 NOW = dt.datetime(2020, 10, 15, 9, 30, tzinfo=dt.UTC)
@@ -316,3 +316,25 @@ def test_a_division_may_name_its_sheet_as_the_builders_own_scratch_sheet(tmp_pat
     group, dump = same_report(tmp_path, files, Settings())
     assert all(o.sheet is not None for o in group.accepted)
     assert SCRATCH_NAME in dump and len([n for n in dump if n.lower().startswith(SCRATCH_NAME)]) == 2
+
+
+def test_the_batch_parks_built_parts_on_disk_until_the_report_zips_them(tmp_path: Path) -> None:
+    files = sorted(EXAMPLES.glob("*.xlsx"))
+    outcomes = list(check_files(files, Settings(), layout=True))
+    for outcome in outcomes:
+        assert outcome.sheet is not None and outcome.sheet.data == b"" and outcome.sheet.parked is not None
+        assert outcome.score is not None
+        fresh = build_division_sheet(outcome.score, SheetStyle.of(Settings()))
+        assert fresh is not None and outcome.sheet.part() == fresh.data
+
+
+def test_a_part_that_cannot_be_parked_stays_in_memory(tmp_path: Path) -> None:
+    """/dev/full: every write fails with 'no space left on device', as on a full disk."""
+    if not Path("/dev/full").exists():
+        pytest.skip("this system has no /dev/full to stand for a full disk")
+    [group] = consolidate(list(check_files(sorted(EXAMPLES.glob("*.xlsx")), Settings())))
+    built = build_division_sheet(group.divisions[0], SheetStyle.of(Settings()))
+    assert built is not None
+    with open("/dev/full", "r+b", buffering=0) as full:
+        kept = PartSpool(full).park(built)
+    assert kept is built and kept.part() == built.data

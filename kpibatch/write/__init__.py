@@ -35,11 +35,12 @@ WORKBOOK_OPTIONS = {
     "constant_memory": False,
 }
 IN_MEMORY_SHEETS = 2000
-"""Up to this many division sheets laid out here (not built by the workers), the workbook's parts are
-zipped from memory. xlsxwriter otherwise writes every part (a file per sheet) to a temporary file
-first, and creating and removing a file costs about a millisecond here, a second per thousand
-divisions; but the parts wait in memory until the zip is written (some 60 kB of XML per division),
-so a larger report goes through files."""
+"""Up to this many divisions, the workbook's parts are zipped from memory. xlsxwriter otherwise writes
+every part it makes (a file per sheet laid out here) to a temporary file first, and creating and
+removing a file costs about a millisecond; but the parts wait in memory until the zip is written
+(the overview, comparison and workbook parts grow by some 3 kB of XML a division, a sheet laid out
+here by 60 kB), so a larger report goes through files. Sheets the workers built are zipped as they
+came either way."""
 DEFAULT_SHEETS: tuple[SheetWriter, ...] = (
     OverviewSheet(),
     DivisionSheets(),
@@ -102,8 +103,7 @@ def _write_report(
     sheets: Sequence[SheetWriter],
 ) -> Path:
     built = {id(o.score): o.sheet for o in group.accepted if o.sheet is not None}
-    laid_out_here = len(group.divisions) - len(built)
-    options = {**WORKBOOK_OPTIONS, "in_memory": laid_out_here <= IN_MEMORY_SHEETS}
+    options = {**WORKBOOK_OPTIONS, "in_memory": len(group.divisions) <= IN_MEMORY_SHEETS}
     workbook = ReportWorkbook(str(path), options)
     workbook.set_properties(
         {
