@@ -338,3 +338,46 @@ def test_a_part_that_cannot_be_parked_stays_in_memory(tmp_path: Path) -> None:
     with open("/dev/full", "r+b", buffering=0) as full:
         kept = PartSpool(full).park(built)
     assert kept is built and kept.part() == built.data
+
+
+def test_the_direct_cell_writer_writes_the_xml_xlsxwriter_writes(tmp_path: Path) -> None:
+    """Byte for byte, on every kind of row and on text that needs escaping."""
+    from io import StringIO
+
+    from xlsxwriter.worksheet import Worksheet
+
+    from kpibatch.write import built as built_module
+    from kpibatch.write.context import DivisionPage
+    from kpibatch.write.division import write_division_sheet
+
+    names = ["<r><t>แทรก</t></r>", "ก & <c>ข</c> _x0041_ ]]>"]
+    odd = [kpi(str(i + 1), 50, name, method="score", result=4) for i, name in enumerate(names)]
+    files = [
+        *every_kind_of_row(tmp_path / "in"),
+        write_submission(tmp_path / "in" / "odd.xlsx", odd, division="กองแปลก"),
+    ]
+    files += sorted(EXAMPLES.glob("*.xlsx"))
+    [group] = consolidate(list(check_files(files, Settings())))
+    assert len(group.divisions) == len(files)
+
+    class Upstream(built_module._InlineStringSheet):
+        _write_cell = Worksheet._write_cell  # xlsxwriter's own, with the inline strings as text
+
+    builder = SheetBuilder(SheetStyle.of(Settings()))
+    for score in group.divisions:
+        texts = []
+        for sheet_class in (built_module._InlineStringSheet, Upstream):
+            scratch = built_module._ScratchBook(builder.book)
+            ctx = built_module._BuildContext(
+                workbook=scratch, formats=builder.formats, group=group, generated_at=NOW, thai_digits=False
+            )
+            write_division_sheet(ctx, DivisionPage(score, "x"))
+            sheet = scratch.sheet
+            assert sheet is not None
+            sheet.__class__ = sheet_class
+            xml = StringIO()
+            sheet._set_xml_writer(xml)
+            sheet._assemble_xml_file()
+            texts.append(xml.getvalue())
+        assert texts[0] == texts[1], score.division
+        assert 't="inlineStr"' in texts[0]
