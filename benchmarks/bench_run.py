@@ -19,7 +19,8 @@ deterministic for a seed), then measures for each N:
   heading, code, name and two numbers per KPI, a total row; an overview row per division).
 
 Each one runs in a fresh interpreter, timed from start to exit (so start-up and imports count for all
-three alike); with ``--repeat`` the fastest of the tries counts (N = 10000 is tried once). Peak RSS
+three alike); with ``--repeat`` the fastest of the tries counts (N = 10000 is tried
+``--repeat-large`` times, once by default: a try of the baseline takes minutes). Peak RSS
 is the larger of the kernel's peak resident size of the biggest single process and the sampled sum
 over the whole process tree (workers included, pages shared between a forked worker and its parent
 counted once). CPU s is user + system time of the process and its workers (each process of the
@@ -807,6 +808,7 @@ def run_benchmark(
     kinds: Sequence[str] = KINDS,
     jobs: int | None = None,
     repeat: int = 1,
+    repeat_large: int = 1,
     echo: bool = True,
 ) -> dict[int, dict[str, Measure]]:
     own = work is None
@@ -823,7 +825,7 @@ def run_benchmark(
             )
         for n in sorted(sizes):
             tries: dict[str, list[Measure]] = {kind: [] for kind in kinds}
-            rounds = repeat if n < LARGE_SIZE else 1  # the large size takes minutes per try
+            rounds = repeat if n < LARGE_SIZE else repeat_large  # the large size takes minutes a try
             for _ in range(rounds):  # the three side by side each round, so a load change hits all alike
                 for kind in kinds:
                     # a fresh inbox for every program and try: kpibatch run files its inputs away
@@ -854,6 +856,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--repeat", type=int, default=1, help="run each measurement this often, keep the best"
     )
+    parser.add_argument(
+        "--repeat-large",
+        type=int,
+        default=1,
+        help=f"the same for N = {LARGE_SIZE} (a try of the baseline takes minutes)",
+    )
     parser.add_argument("--corpus", type=Path, help="keep generated workbooks here and reuse them")
     parser.add_argument("--results", type=Path, help="also write the table to this markdown file")
     parser.add_argument("--measure", nargs=3, metavar=("KIND", "INBOX", "OUT"), help=argparse.SUPPRESS)
@@ -873,6 +881,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         kinds=args.only or KINDS,
         jobs=args.jobs,
         repeat=args.repeat,
+        repeat_large=args.repeat_large,
     )
     text = report(rows, args.seed) + f"\n\nLoad average (1 min) before and after: {load_before} / {_load()}"
     print()
@@ -895,6 +904,8 @@ def results_markdown(text: str, args: argparse.Namespace) -> str:
         command += " --sizes " + " ".join(map(str, args.sizes))
     if args.repeat > 1:
         command += f" --repeat {args.repeat}"
+    if args.repeat_large > 1:
+        command += f" --repeat-large {args.repeat_large}"
     return (
         "# Benchmark results\n\n"
         f"Machine: {machine()}.\n\n"

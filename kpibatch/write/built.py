@@ -117,7 +117,10 @@ class PartSpool:
 
     def read(self, offset: int, length: int) -> bytes:
         self._file.seek(offset)
-        return self._file.read(length)
+        data = self._file.read(length)
+        if len(data) != length:  # a part cut short would be a damaged zip entry
+            raise OSError(f"the parked part at {offset:,} came back as {len(data):,} of {length:,} bytes")
+        return data
 
 
 def fix_division_formats(workbook: Any, formats: Formats) -> str:
