@@ -211,20 +211,22 @@ def comparison_cells(group: Group) -> list[ComparisonCell]:
     ``score`` is None and ``status`` the division's status text when the KPI is not assessed there.
     Cells follow the KPIs' natural code order, then the group's division order.
     """
-    found: list[tuple[int, str, KpiScore, str]] = []
-    divisions: dict[str, set[str]] = {}
-    names: dict[str, str] = {}
-    for order, score in enumerate(group.divisions):
+    # Each KPI's cells in division order as they are met, so only the KPIs are sorted, not every cell.
+    by_kpi: dict[str, list[tuple[str, KpiScore]]] = {}
+    for score in group.divisions:
+        division = score.division
         for kpi in score.kpis:
-            key = _kpi_key(kpi.code, kpi.name)
-            found.append((order, score.division, kpi, key))
-            divisions.setdefault(key, set()).add(score.division)
-            names.setdefault(key, kpi.name)
-    shared = [item for item in found if len(divisions[item[3]]) >= 2]
-    shared.sort(key=lambda item: (_code_key(item[2].code), item[3], item[0]))
+            by_kpi.setdefault(_kpi_key(kpi.code, kpi.name), []).append((division, kpi))
+    shared = [
+        (key, found)
+        for key, found in by_kpi.items()
+        if len(found) >= 2 and any(division != found[0][0] for division, _ in found)
+    ]
+    shared.sort(key=lambda item: (_code_key(item[1][0][1].code), item[0]))
     return [
-        ComparisonCell(division, kpi.code, names[key], key, kpi.score, kpi.status)
-        for _, division, kpi, key in shared
+        ComparisonCell(division, kpi.code, found[0][1].name, key, kpi.score, kpi.status)
+        for key, found in shared
+        for division, kpi in found
     ]
 
 

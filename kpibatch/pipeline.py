@@ -24,7 +24,8 @@ from kpibatch.consolidate import FileOutcome, Group, consolidate
 from kpibatch.fsutil import sweep_temp_files, write_atomic
 from kpibatch.problems import Problem
 from kpibatch.read import read_submission
-from kpibatch.read.precheck import Limits, precheck, problem_for_exception
+from kpibatch.read.archive import Archive
+from kpibatch.read.precheck import Limits, precheck_opened, problem_for_exception
 from kpibatch.read.workbook import list_workbooks
 from kpibatch.safety import clip_submission, require_defused_xml
 from kpibatch.score import ScoreOptions, score_division
@@ -63,10 +64,10 @@ def check_file(
             # openpyxl warns about parts it ignores (a missing stylesheet, data validation
             # extensions): nothing a division can act on, and noise in an unattended run's log
             warnings.simplefilter("ignore")
-            early = precheck(path, limits)
-            if any(p.severity == "error" for p in early):
+            early, archive = precheck_opened(path, limits)
+            if archive is None:
                 return FileOutcome(path=path, source=None, score=None, problems=early)
-            outcome = _check_file(path, options, early)
+            outcome = _check_file(path, archive, options, early)
     except MemoryError:
         raise  # the worker's memory limit: the pool rejects the file and starts a fresh worker
     except Exception as exc:  # the last line of defence: one damaged file must not stop the batch
@@ -95,8 +96,8 @@ def _built_sheet(score: DivisionScore, style: SheetStyle) -> BuiltSheet | None:
         return None
 
 
-def _check_file(path: Path, options: ScoreOptions, early: list[Problem]) -> FileOutcome:
-    read = read_submission(path)
+def _check_file(path: Path, archive: Archive, options: ScoreOptions, early: list[Problem]) -> FileOutcome:
+    read = read_submission(path, archive)
     problems = [*early, *read.problems]
     sub = read.submission
     if sub is not None:

@@ -24,8 +24,8 @@ import xlsxwriter
 from xlsxwriter.exceptions import DuplicateWorksheetName, InvalidWorksheetName
 from xlsxwriter.packager import Packager
 from xlsxwriter.sharedstrings import SharedStrings
-from xlsxwriter.utility import _preserve_whitespace
-from xlsxwriter.worksheet import Worksheet
+from xlsxwriter.utility import _preserve_whitespace, xl_rowcol_to_cell_fast
+from xlsxwriter.worksheet import CellBlankTuple, CellNumberTuple, CellStringTuple, Worksheet
 
 from kpibatch.model import Submission
 from kpibatch.problems import Problem, TextTooLong
@@ -125,6 +125,34 @@ class SafeWorksheet(Worksheet):
                 length,
             )
         return super()._write_string(row, col, fitted, cell_format)
+
+    def _write_cell(self, row: int, col: int, cell: Any) -> None:
+        """xlsxwriter's cell XML, written directly for the three kinds of cell the report has.
+
+        The XML is the same as xlsxwriter's own (a test compares them byte for byte); a cell's
+        attributes are only a reference and a format number, which need no escaping, so the generic
+        writer's attribute lists and escape checks (a third of writing a sheet's XML) are left out.
+        Any other cell, one without a format, or a sheet in constant-memory mode goes to xlsxwriter.
+        """
+        kind = type(cell)
+        fmt = cell.format
+        if fmt is None or kind not in _DIRECT_CELLS or self.constant_memory:
+            super()._write_cell(row, col, cell)
+            return
+        head = f'<c r="{xl_rowcol_to_cell_fast(row, col)}" s="{fmt._get_xf_index()}"'
+        if kind is CellNumberTuple:
+            self.fh.write(f"{head}><v>{cell.number:.16G}</v></c>")
+        elif kind is CellStringTuple:
+            self.fh.write(self._string_cell(head, cell.string))
+        else:
+            self.fh.write(f"{head}/>")
+
+    def _string_cell(self, head: str, string: Any) -> str:
+        """A string cell: ``string`` is its index in the shared-string table."""
+        return f'{head} t="s"><v>{string}</v></c>'
+
+
+_DIRECT_CELLS = (CellNumberTuple, CellStringTuple, CellBlankTuple)
 
 
 class TextOnlySharedStrings(SharedStrings):

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kpibatch.read import read_submission
+from kpibatch.read.archive import Archive
 from kpibatch.read.package import Package, column_index, scan_cells
 from kpibatch.read.workbook import RawSheet, WorkbookError, open_book
 
@@ -274,7 +275,7 @@ def test_package_with_prefixes_absolute_targets_and_escaped_names() -> None:
         zf.writestr("xl/_rels/workbook.xml.rels", RELS)
         zf.writestr("xl/styles.xml", STYLES)
         zf.writestr("xl/sheets/data.xml", SHEET)
-    package = Package(zipfile.ZipFile(buffer))
+    package = Package(Archive(buffer.getvalue()))
     assert package.percent_styles == frozenset({1, 2})
     assert package.defined_names == {"Print_Area": "'R&D'!A1:B2", "KPIBATCH_TEMPLATE_VERSION": '"1"'}
     marks = package.sheet_marks("R&D ตัวชี้วัด")

@@ -381,3 +381,33 @@ def test_the_direct_cell_writer_writes_the_xml_xlsxwriter_writes(tmp_path: Path)
             texts.append(xml.getvalue())
         assert texts[0] == texts[1], score.division
         assert 't="inlineStr"' in texts[0]
+
+
+def test_the_report_s_own_sheets_are_the_xml_xlsxwriter_writes(tmp_path: Path, monkeypatch: Any) -> None:
+    """The direct cell writer of the main process (shared strings): every part of the report the
+    same, byte for byte, as with xlsxwriter's cell writer, on text that needs escaping too."""
+    from xlsxwriter.worksheet import Worksheet
+
+    from kpibatch.safety import SafeWorksheet
+
+    names = ["<r><t>แทรก</t></r>", "ก & <c>ข</c> _x0041_ ]]>", " ช่องว่างหน้า"]
+    odd = [
+        kpi(str(i + 1), 50 if i < 2 else 0, name, method="score", result=4) for i, name in enumerate(names)
+    ]
+    files = [
+        *every_kind_of_row(tmp_path / "in"),
+        write_submission(tmp_path / "in" / "odd.xlsx", odd[:2], division="กอง <แปลก> & ]]>"),
+        *sorted(EXAMPLES.glob("*.xlsx")),
+    ]
+    [group] = consolidate(list(check_files(files, Settings())))  # no built sheets: all written here
+    parts = []
+    for writer in (SafeWorksheet._write_cell, Worksheet._write_cell):
+        monkeypatch.setattr(SafeWorksheet, "_write_cell", writer)
+        path = write_report(group, tmp_path / f"{len(parts)}.xlsx", Settings(), NOW)
+        with zipfile.ZipFile(path) as zf:
+            parts.append({name: zf.read(name) for name in zf.namelist()})
+    assert parts[0].keys() == parts[1].keys()
+    for name in parts[0]:
+        assert parts[0][name] == parts[1][name], name
+    sheets = [name for name in parts[0] if name.startswith("xl/worksheets/sheet")]
+    assert len(sheets) == len(group.divisions) + 3 and all(b't="s"' in parts[0][n] for n in sheets)

@@ -20,6 +20,7 @@ import zipfile
 from dataclasses import dataclass, field
 from html import unescape
 
+from kpibatch.read.archive import Archive
 from kpibatch.read.formulas import formulas_in_xml
 
 Cell = tuple[int, int]
@@ -81,10 +82,11 @@ class SheetMarks:
 
 
 class Package:
-    """An .xlsx/.xlsm zip opened from bytes already in memory."""
+    """An .xlsx/.xlsm zip opened from bytes already in memory (parts the precheck inflated are not
+    inflated again)."""
 
-    def __init__(self, zf: zipfile.ZipFile) -> None:
-        self._zip = zf
+    def __init__(self, archive: Archive) -> None:
+        self._zip = archive
         self._workbook_path = self._office_document()
         self._workbook_rels = self._relationships(self._workbook_path)
         workbook = self.text(self._workbook_path)
@@ -108,11 +110,7 @@ class Package:
             raise PackageError(f"part {name} cannot be read: {exc}") from exc
 
     def _has(self, name: str) -> bool:
-        try:
-            self._zip.getinfo(name)
-        except KeyError:
-            return False
-        return True
+        return self._zip.has(name)
 
     def _relationships(self, part: str) -> dict[str, tuple[str, str]]:
         """Relationship id -> (type, target path inside the package) for ``part``."""

@@ -51,6 +51,7 @@ from kpibatch.problems import (
     ZipTooManyMembers,
     ZipTruncated,
 )
+from kpibatch.read.archive import Archive
 
 MB = 1024 * 1024
 ACCEPTED_SUFFIXES = (".xlsx", ".xlsm")
@@ -102,6 +103,7 @@ class _Checker:
         self.name = path.name
         self.limits = limits
         self.problems: list[Problem] = []
+        self.archive: Archive | None = None
 
     def add(self, kind: type[Problem], sheet: str = "", cell: str = "", **params: Any) -> None:
         self.problems.append(kind(file=self.name, sheet=sheet, cell=cell, params=params))
@@ -117,7 +119,26 @@ class _Checker:
 
 def precheck(path: Path, limits: Limits | None = None) -> list[Problem]:
     """Every reason not to open ``path`` with a parser; empty (or warnings only) when it is safe."""
+    problems, archive = precheck_opened(path, limits)
+    if archive is not None:
+        archive.close()
+    return problems
+
+
+def precheck_opened(path: Path, limits: Limits | None = None) -> tuple[list[Problem], Archive | None]:
+    """``precheck``, and the file as the checks opened it for the reader to go on with (``Archive``:
+    read once, small parts inflated once); None when the file must not be parsed."""
     check = _Checker(path, limits or Limits())
+    try:
+        _checked(check)
+    finally:
+        if check.has_errors and check.archive is not None:
+            check.archive.close()
+            check.archive = None
+    return check.problems, check.archive
+
+
+def _checked(check: _Checker) -> None:
     try:
         _check(check)
     except _Reject:
@@ -130,7 +151,6 @@ def precheck(path: Path, limits: Limits | None = None) -> list[Problem]:
         check.add(FileUnreadable, detail=f"{type(exc).__name__}: {exc.strerror or exc}")
     except Exception as exc:  # the checks themselves must never stop the batch
         check.add(ZipDamaged, detail=f"{type(exc).__name__}: {exc}")
-    return check.problems
 
 
 def _check(check: _Checker) -> None:
@@ -140,8 +160,14 @@ def _check(check: _Checker) -> None:
         raise check.reject(FileEmpty)
     if size > limits.max_file_bytes:
         raise check.reject(FileTooLarge, size_mb=_mb(size), limit_mb=_mb(limits.max_file_bytes))
-    with open(path, "rb") as handle:
-        head = handle.read(1024)
+    with open(path, "rb") as handle:  # whole: the reader goes on with these bytes
+        data = _read_at_most(handle, size, limits.max_file_bytes)
+    size = len(data)  # the file may have changed since the stat; the bytes are what is judged
+    if size == 0:
+        raise check.reject(FileEmpty)
+    if size > limits.max_file_bytes:
+        raise check.reject(FileTooLarge, size_mb=_mb(size), limit_mb=_mb(limits.max_file_bytes))
+    head = data[:1024]
     if head.startswith(OLE_SIGNATURE):
         kind, params = _ole_kind(path)
         raise check.reject(kind, **params)
@@ -149,7 +175,7 @@ def _check(check: _Checker) -> None:
         kind_th, kind_en = _sniff(head)
         raise check.reject(NotAWorkbook, kind_th=kind_th, kind_en=kind_en)
     try:
-        book = zipfile.ZipFile(path)
+        book = check.archive = Archive(data)
     except zipfile.BadZipFile as exc:
         # A file that starts like a zip but has no end record was cut off (still copying, or a
         # download that stopped); anything else is damage inside the directory.
@@ -158,23 +184,35 @@ def _check(check: _Checker) -> None:
         raise check.reject(ZipDamaged, detail=str(exc)) from exc
     except (ValueError, NotImplementedError, EOFError, OverflowError, RuntimeError) as exc:
         raise check.reject(ZipDamaged, detail=f"{type(exc).__name__}: {exc}") from exc
-    with book:
-        _check_directory(check, book, size)
-        if check.has_errors:
-            return
-        workbook_part = _check_package(check, book)
-        if check.has_errors:
-            return
-        _check_prologs(check, book)
-        if check.has_errors:
-            return
-        for sheet, part in _sheets_to_read(check, book, workbook_part):
-            _check_sheet(check, book, sheet, part)
-        if check.has_errors:
-            return
+    _check_directory(check, book, size)
+    if check.has_errors:
+        return
+    workbook_part = _check_package(check, book)
+    if check.has_errors:
+        return
+    _check_prologs(check, book)
+    if check.has_errors:
+        return
+    for sheet, part in _sheets_to_read(check, book, workbook_part):
+        _check_sheet(check, book, sheet, part)
+    if check.has_errors:
+        return
     suffix = path.suffix.lower()
     if suffix not in ACCEPTED_SUFFIXES:
         check.add(WrongExtension, suffix=suffix or "(none)")
+
+
+def _read_at_most(handle: IO[bytes], size: int, limit: int) -> bytes:
+    """The file's bytes, ``size`` as its stat said, or up to one byte past ``limit`` if it grew."""
+    data = handle.read(size + 1)
+    if len(data) <= size:
+        return data
+    chunks = [data]
+    total = len(data)
+    while total <= limit and (chunk := handle.read(min(CHUNK, limit + 1 - total))):
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
 
 
 def _mb(size: int) -> str:
@@ -227,9 +265,9 @@ def _sniff(head: bytes) -> tuple[str, str]:
 # --- the zip directory, before anything is inflated ----------------------------------------------
 
 
-def _check_directory(check: _Checker, book: zipfile.ZipFile, size: int) -> None:
+def _check_directory(check: _Checker, book: Archive, size: int) -> None:
     limits = check.limits
-    infos = book.infolist()
+    infos = book.zip.infolist()
     if len(infos) > limits.max_members:
         raise check.reject(ZipTooManyMembers, count=f"{len(infos):,}", limit=f"{limits.max_members:,}")
     total = sum(info.file_size for info in infos)
@@ -248,14 +286,13 @@ def _check_directory(check: _Checker, book: zipfile.ZipFile, size: int) -> None:
                 )
 
 
-def _read_small(book: zipfile.ZipFile, member: str, limit: int) -> bytes:
-    with book.open(member) as handle:
-        return handle.read(limit)
+def _read_small(book: Archive, member: str, limit: int) -> bytes:
+    return book.head(member, limit)
 
 
-def _check_package(check: _Checker, book: zipfile.ZipFile) -> str:
+def _check_package(check: _Checker, book: Archive) -> str:
     """The path of the workbook part; rejects containers that are not an Excel workbook."""
-    names = set(book.namelist())
+    names = book.zip.NameToInfo
     if "mimetype" in names:
         mimetype = _read_small(book, "mimetype", 200)
         if mimetype.startswith(b"application/vnd.oasis.opendocument.spreadsheet"):
@@ -276,7 +313,7 @@ def _check_package(check: _Checker, book: zipfile.ZipFile) -> str:
     return part
 
 
-def _office_document(check: _Checker, book: zipfile.ZipFile) -> str | None:
+def _office_document(check: _Checker, book: Archive) -> str | None:
     for rel in _relationships(check, book, "_rels/.rels", ""):
         if rel.type in (_OFFICE_DOCUMENT, _STRICT_REL + "/officeDocument"):
             return rel.target
@@ -288,13 +325,13 @@ def _office_document(check: _Checker, book: zipfile.ZipFile) -> str | None:
 _PROLOG_ITEM = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->)", re.DOTALL)
 
 
-def _check_prologs(check: _Checker, book: zipfile.ZipFile) -> None:
+def _check_prologs(check: _Checker, book: Archive) -> None:
     """No XML part may declare a DOCTYPE (OOXML never does; entity attacks need one).
 
     Parts are sniffed by content, not by name: a parser follows the content types, and a hostile file
     can give an XML part any name.
     """
-    for info in book.infolist():
+    for info in book.zip.infolist():
         if info.is_dir():
             continue
         verdict = _prolog_verdict(_read_small(book, info.filename, PROLOG_WINDOW))
@@ -342,7 +379,7 @@ class _Rel:
     target: str
 
 
-def _parse_part(check: _Checker, book: zipfile.ZipFile, part: str) -> Any:
+def _parse_part(check: _Checker, book: Archive, part: str) -> Any:
     """A small XML part as a tree, parsed with defusedxml (prologs were checked already)."""
     try:
         return safe_fromstring(_read_small(book, part, check.limits.max_unzipped_bytes))
@@ -352,9 +389,9 @@ def _parse_part(check: _Checker, book: zipfile.ZipFile, part: str) -> Any:
         raise check.reject(XmlInvalid, detail=f"{part}: {type(exc).__name__}: {exc}") from exc
 
 
-def _relationships(check: _Checker, book: zipfile.ZipFile, rels_part: str, base: str) -> list[_Rel]:
+def _relationships(check: _Checker, book: Archive, rels_part: str, base: str) -> list[_Rel]:
     """The internal relationships of a .rels part, targets resolved against ``base``."""
-    if rels_part not in book.NameToInfo:
+    if not book.has(rels_part):
         return []
     found = []
     for rel in _parse_part(check, book, rels_part).iter(f"{{{_PKG_REL_NS}}}Relationship"):
@@ -366,7 +403,7 @@ def _relationships(check: _Checker, book: zipfile.ZipFile, rels_part: str, base:
     return found
 
 
-def _sheets_to_read(check: _Checker, book: zipfile.ZipFile, workbook_part: str) -> Iterator[tuple[str, str]]:
+def _sheets_to_read(check: _Checker, book: Archive, workbook_part: str) -> Iterator[tuple[str, str]]:
     """(sheet name, part) of every sheet kpibatch reads: those with a role in the contract.
 
     Other sheets are never parsed (openpyxl in read-only mode and calamine load sheets on demand), so
@@ -382,7 +419,7 @@ def _sheets_to_read(check: _Checker, book: zipfile.ZipFile, workbook_part: str) 
         name = sheet.get("name") or ""
         rid = sheet.get(f"{{{_REL_NS}}}id") or sheet.get(f"{{{_STRICT_REL}}}id") or ""
         part = targets.get(rid)
-        if contract.sheet_role(name) is not None and part is not None and part in book.NameToInfo:
+        if contract.sheet_role(name) is not None and part is not None and book.has(part):
             yield name, part
 
 
@@ -441,7 +478,7 @@ QUICK_SHEET_BYTES = 2 * MB
 ``_quickly_cleared``); a filled KPI sheet is a few tens of kB."""
 
 
-def _quickly_cleared(check: _Checker, book: zipfile.ZipFile, sheet: str, part: str) -> bool:
+def _quickly_cleared(check: _Checker, book: Archive, sheet: str, part: str) -> bool:
     """True when a small sheet's every row and cell names its reference and all are within limits.
 
     That is every sheet Excel, LibreOffice, openpyxl or xlsxwriter writes, and deciding it with a few
@@ -450,8 +487,7 @@ def _quickly_cleared(check: _Checker, book: zipfile.ZipFile, sheet: str, part: s
     checked either way.
     """
     try:
-        with book.open(part) as handle:
-            data = handle.read(QUICK_SHEET_BYTES + 1)
+        data = book.head(part, QUICK_SHEET_BYTES + 1)
     except Exception:  # a damaged part: the walk reports it
         return False
     if len(data) > QUICK_SHEET_BYTES:
@@ -472,7 +508,7 @@ def _quickly_cleared(check: _Checker, book: zipfile.ZipFile, sheet: str, part: s
     return True
 
 
-def _check_sheet(check: _Checker, book: zipfile.ZipFile, sheet: str, part: str) -> None:
+def _check_sheet(check: _Checker, book: Archive, sheet: str, part: str) -> None:
     if _quickly_cleared(check, book, sheet, part):
         return
     limits = check.limits

@@ -35,6 +35,7 @@ from kpibatch.problems import (
     SheetMissing,
     TemplateTooNew,
 )
+from kpibatch.read.archive import Archive
 from kpibatch.read.numbers import NotANumber, parse_number
 from kpibatch.read.workbook import RawBook, RawSheet, WorkbookError, open_book
 from kpibatch.text import clean_text, normalize_code, normalize_label, to_arabic_digits
@@ -95,10 +96,11 @@ class _Collector:
         self.problems.append(kind(file=self.file, sheet=sheet, cell=cell, params=params))
 
 
-def read_submission(path: Path) -> ReadOutcome:
-    """Read one workbook against template contract v1, collecting every problem."""
+def read_submission(path: Path, archive: Archive | None = None) -> ReadOutcome:
+    """Read one workbook against template contract v1, collecting every problem; with ``archive``,
+    the file as the precheck opened it (see ``kpibatch.read.archive``), which is closed after."""
     try:
-        book = open_book(path)
+        book = open_book(path, archive)
     except WorkbookError as exc:
         problem = FileUnreadable(file=path.name, params={"detail": str(exc)})
         return ReadOutcome(source=None, submission=None, problems=[problem])

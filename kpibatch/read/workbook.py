@@ -24,6 +24,7 @@ from typing import Any
 import python_calamine
 
 from kpibatch.model import SourceFile
+from kpibatch.read.archive import Archive
 from kpibatch.read.package import Package, PackageError
 
 Cell = tuple[int, int]
@@ -109,16 +110,21 @@ def source_of(path: Path, data: bytes) -> SourceFile:
     )
 
 
-def open_book(path: Path) -> RawBook:
-    """Read the file's bytes once (hashing them) and open them as a workbook."""
+def open_book(path: Path, archive: Archive | None = None) -> RawBook:
+    """Read the file's bytes once (hashing them) and open them as a workbook; with ``archive``, the
+    file as the precheck already read it (the reader owns it from here and closes it)."""
     try:
-        data = path.read_bytes()
+        data = archive.data if archive is not None else path.read_bytes()
         source = source_of(path, data)
     except OSError as exc:  # vanished, locked by another program, or not a regular file
+        if archive is not None:
+            archive.close()
         raise WorkbookError(f"{type(exc).__name__}: {exc.strerror or exc}") from exc
     try:
-        package = Package(zipfile.ZipFile(io.BytesIO(data)))
+        package = Package(archive if archive is not None else Archive(data))
     except (zipfile.BadZipFile, PackageError, ValueError, OSError, EOFError) as exc:
+        if archive is not None:
+            archive.close()
         raise WorkbookError(f"{type(exc).__name__}: {exc}") from exc
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))

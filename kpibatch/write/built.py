@@ -37,8 +37,8 @@ from dataclasses import dataclass
 from io import StringIO
 from typing import Any, BinaryIO
 
-from xlsxwriter.utility import _preserve_whitespace, xl_rowcol_to_cell_fast
-from xlsxwriter.worksheet import CellBlankTuple, CellNumberTuple, CellStringTuple, Worksheet
+from xlsxwriter.utility import _preserve_whitespace
+from xlsxwriter.worksheet import Worksheet
 
 from kpibatch.consolidate import Group
 from kpibatch.model import DivisionScore
@@ -164,31 +164,10 @@ class _InlineStringSheet(SafeWorksheet):
         string = self._escape_control_characters(string)
         self._xml_inline_string(string, _preserve_whitespace(string), list(attributes))
 
-    def _write_cell(self, row: int, col: int, cell: Any) -> None:
-        """xlsxwriter's cell XML, written directly for the three kinds of cell a division sheet has.
-
-        The XML is the same as xlsxwriter's own (a test compares them byte for byte); a cell's
-        attributes are only a reference and a format number, which need no escaping, so the generic
-        writer's attribute lists and escape checks (a third of building a sheet) are left out. Any
-        other cell, or one without a format, goes to xlsxwriter.
-        """
-        kind = type(cell)
-        fmt = cell.format
-        if fmt is None or kind not in _DIRECT_CELLS:
-            super()._write_cell(row, col, cell)
-            return
-        head = f'<c r="{xl_rowcol_to_cell_fast(row, col)}" s="{fmt._get_xf_index()}"'
-        if kind is CellNumberTuple:
-            self.fh.write(f"{head}><v>{cell.number:.16G}</v></c>")
-        elif kind is CellStringTuple:
-            string = self._escape_control_characters(cell.string)
-            space = ' xml:space="preserve"' if _preserve_whitespace(string) else ""
-            self.fh.write(f'{head} t="inlineStr"><is><t{space}>{self._escape_data(string)}</t></is></c>')
-        else:
-            self.fh.write(f"{head}/>")
-
-
-_DIRECT_CELLS = (CellNumberTuple, CellStringTuple, CellBlankTuple)
+    def _string_cell(self, head: str, string: Any) -> str:
+        string = self._escape_control_characters(string)
+        space = ' xml:space="preserve"' if _preserve_whitespace(string) else ""
+        return f'{head} t="inlineStr"><is><t{space}>{self._escape_data(string)}</t></is></c>'
 
 
 class _BuildContext(ReportContext):

@@ -7,6 +7,7 @@ mean, lowest and highest score; a code shared by two different KPIs gets a lette
 
 from __future__ import annotations
 
+from collections import Counter
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -55,11 +56,11 @@ class ComparisonSheet:
 
 def shared_kpis(cells: list[ComparisonCell], digits: Any = str) -> list[SharedKpi]:
     kpis = list(dict.fromkeys((c.key, c.code, c.name) for c in cells))
-    codes = [code for _, code, _ in kpis]
+    codes = Counter(code for _, code, _ in kpis)
     result, seen = [], {}
     for key, code, name in kpis:
         label = digits(code)
-        if codes.count(code) > 1:
+        if codes[code] > 1:
             label = f"{label} {LETTERS[seen.get(code, 0) % len(LETTERS)]}"
             seen[code] = seen.get(code, 0) + 1
         result.append(SharedKpi(key, code, name, label))

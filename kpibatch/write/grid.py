@@ -1,9 +1,12 @@
 """A worksheet seen as a grid of known column widths: every cell of the report is written here.
 
 Text goes in with ``write_string`` only, so nothing a division typed can become a formula, a link or
-a number. Every row's height is set from the text it holds: neither LibreOffice nor Excel re-fits
-rows with wrapped text reliably when they open a file (LibreOffice keeps the default height, and
-neither fits merged cells), and a clipped KPI name on a signed printout is not acceptable.
+a number. Cells are written with xlsxwriter's undecorated ``_write_*`` methods, which its public ones
+call after checking for A1 notation: the grid always has numbers, and a report is a million cells.
+
+Every row's height is set from the text it holds: neither LibreOffice nor Excel re-fits rows with
+wrapped text reliably when they open a file (LibreOffice keeps the default height, and neither fits
+merged cells), and a clipped KPI name on a signed printout is not acceptable.
 """
 
 from __future__ import annotations
@@ -63,26 +66,26 @@ class Grid:
         if end > col:
             self.ws.merge_range(row, col, row, end, "", fmt)
         if not text:
-            self.ws.write_blank(row, col, None, fmt)  # an empty cell, not an empty string
+            self.ws._write_blank(row, col, None, fmt)  # an empty cell, not an empty string
             return
-        self.ws.write_string(row, col, text, fmt)
+        self.ws._write_string(row, col, text, fmt)
         self._fit(row, text, fmt, width, space_after)
 
     def tall_text(self, first_row: int, last_row: int, col: int, text: str, fmt: Any) -> None:
         """A string cell merged down ``first_row..last_row`` (its height is the rows' heights)."""
         self.ws.merge_range(first_row, col, last_row, col, "", fmt)
-        self.ws.write_string(first_row, col, text, fmt)
+        self.ws._write_string(first_row, col, text, fmt)
 
     def number(self, row: int, col: int, value: Decimal | float | int | None, fmt: Any, blank: Any) -> None:
         """A numeric cell, or a blank cell in ``blank``'s format when there is no value."""
         if value is None:
-            self.ws.write_blank(row, col, None, blank)
+            self.ws._write_blank(row, col, None, blank)
             return
-        self.ws.write_number(row, col, float(value), fmt)
+        self.ws._write_number(row, col, float(value), fmt)
         self.fit_lines(row, 1, fmt.font_size or self.font_size)
 
     def blank(self, row: int, col: int, fmt: Any) -> None:
-        self.ws.write_blank(row, col, None, fmt)
+        self.ws._write_blank(row, col, None, fmt)
 
     def height(self, row: int) -> float:
         return self._heights.get(row, DEFAULT_ROW_PT)
