@@ -27,6 +27,7 @@ from kpibatch.read import read_submission
 from kpibatch.read.archive import Archive
 from kpibatch.read.precheck import Limits, precheck_opened, problem_for_exception
 from kpibatch.read.workbook import list_workbooks
+from kpibatch.results import division_json
 from kpibatch.safety import clip_submission, require_defused_xml
 from kpibatch.score import ScoreOptions, score_division
 from kpibatch.validate import validate
@@ -75,6 +76,7 @@ def check_file(
             path=path, source=None, score=None, problems=[problem_for_exception(exc, path.name)]
         )
     if sheet is not None and outcome.score is not None:
+        outcome.record = division_json(outcome.score)
         outcome.sheet = _built_sheet(outcome.score, sheet)
         outcome.score = outcome.score.without_rows()  # for the report: the main process keeps it
     return outcome
@@ -203,7 +205,7 @@ def check_files(files: Iterable[Path], settings: Settings, *, layout: bool = Fal
 
 
 def _parking_sheets(outcomes: Generator[FileOutcome, None, None]) -> Iterator[FileOutcome]:
-    """The outcomes, their built sheets parked on disk until the report is written."""
+    """The outcomes, their built sheets and JSON records parked on disk until the report is written."""
     from kpibatch.write.built import PartSpool
 
     spool = PartSpool()
@@ -211,6 +213,8 @@ def _parking_sheets(outcomes: Generator[FileOutcome, None, None]) -> Iterator[Fi
         for outcome in outcomes:
             if outcome.sheet is not None:
                 outcome.sheet = spool.park(outcome.sheet)
+            if isinstance(outcome.record, str):
+                outcome.record = spool.park_text(outcome.record)
             yield outcome
 
 

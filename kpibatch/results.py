@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,62 @@ def division_dict(score: DivisionScore) -> dict[str, Any]:
     }
 
 
+def division_json(score: DivisionScore) -> str:
+    """``division_dict`` as the JSON text both the ledger and ``results.json`` hold."""
+    return json.dumps(division_dict(score), ensure_ascii=False)
+
+
+class EncodedDivision(Mapping[str, Any]):
+    """A division's entry already encoded (``FileOutcome.record``): written to ``results.json`` as
+    it is, never encoded again, and read from where it is parked only then. The few keys the run's
+    own ``report.html`` reads are answered without decoding; any other key decodes the text."""
+
+    __slots__ = ("_data", "_head", "_outcome")
+
+    def __init__(self, outcome: FileOutcome, score: DivisionScore) -> None:
+        sub = score.submission
+        self._outcome = outcome
+        self._head = {
+            "division": sub.division,
+            "short_name": sub.short_name,
+            "source_file": sub.source.name,
+            "total": _num(score.total),
+        }
+        self._data: dict[str, Any] | None = None
+
+    @property
+    def text(self) -> str:
+        text = self._outcome.record_text()
+        assert text is not None
+        return text
+
+    def _decoded(self) -> dict[str, Any]:
+        if self._data is None:
+            self._data = json.loads(self.text)
+        return self._data
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self._head:
+            return self._head[key]
+        return self._decoded()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._decoded())
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+
+def _division_entries(group: Group) -> list[Mapping[str, Any]]:
+    encoded = {id(o.score): o for o in group.accepted if o.record is not None}
+    return [
+        EncodedDivision(outcome, score)
+        if (outcome := encoded.get(id(score))) is not None
+        else division_dict(score)
+        for score in group.divisions
+    ]
+
+
 def _errors(outcome: FileOutcome) -> list[dict[str, str]]:
     return [{"sheet": p.sheet, "cell": p.cell, "message": p.message, "code": p.code} for p in outcome.errors]
 
@@ -55,7 +111,7 @@ def group_dict(group: Group, generated_at: dt.datetime) -> dict[str, Any]:
         "fiscal_year": group.fiscal_year,
         "round": group.round,
         "generated_at": generated_at.isoformat(timespec="seconds"),
-        "divisions": [division_dict(score) for score in group.divisions],
+        "divisions": _division_entries(group),
         "superseded": [
             {"file": old.name, "sha256": old.source.sha256 if old.source else None, "superseded_by": new.name}
             for old, new in group.superseded
@@ -75,6 +131,8 @@ def results_chunks(data: dict[str, Any]) -> Iterator[str]:
     """
 
     def dumps(value: object) -> str:
+        if isinstance(value, EncodedDivision):
+            return value.text
         return json.dumps(value, ensure_ascii=False)
 
     yield "{\n"

@@ -53,7 +53,7 @@ from kpibatch.consolidate import FileOutcome
 from kpibatch.fsutil import sweep_temp_files
 from kpibatch.pipeline import EXIT_FAILURE, EXIT_OK, EXIT_REJECTED, GroupOutput, check_files
 from kpibatch.read.workbook import list_workbooks
-from kpibatch.results import division_dict
+from kpibatch.results import division_json
 from kpibatch.text import normalize_label
 
 
@@ -383,7 +383,7 @@ class _Run:
                 "division": sub.division,
                 "division_key": normalize_label(sub.division),
                 "total": str(score.total) if score.total is not None else None,
-                "scores": json.dumps(division_dict(score), ensure_ascii=False),
+                "scores": outcome.record_text() or division_json(score),
             }
         else:
             folder = self.paths.rejected / now.astimezone().date().isoformat()

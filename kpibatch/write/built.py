@@ -115,12 +115,35 @@ class PartSpool:
             return built
         return dataclasses.replace(built, data=b"", parked=(self, offset, len(built.data)))
 
+    def park_text(self, text: str) -> ParkedText | str:
+        """``text`` (a division's ``results.json`` entry) parked; the text itself if the disk is full."""
+        data = text.encode("utf-8")
+        try:
+            offset = self._file.seek(0, os.SEEK_END)
+            if self._file.write(data) != len(data):
+                raise OSError("short write")
+        except OSError:
+            return text
+        return ParkedText(self, offset, len(data))
+
     def read(self, offset: int, length: int) -> bytes:
         self._file.seek(offset)
         data = self._file.read(length)
         if len(data) != length:  # a part cut short would be a damaged zip entry
             raise OSError(f"the parked part at {offset:,} came back as {len(data):,} of {length:,} bytes")
         return data
+
+
+@dataclass(frozen=True)
+class ParkedText:
+    """Text waiting in a ``PartSpool`` (some 8 kB of a division's JSON record in memory otherwise)."""
+
+    spool: PartSpool
+    offset: int
+    length: int
+
+    def text(self) -> str:
+        return self.spool.read(self.offset, self.length).decode("utf-8")
 
 
 def fix_division_formats(workbook: Any, formats: Formats) -> str:
