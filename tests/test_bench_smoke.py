@@ -101,3 +101,33 @@ def test_smoke_run_is_not_grossly_slower_than_the_floor(corpus: Path, tmp_path: 
     assert run.exit_code in (0, 3)  # 3: some generated divisions typed a weight wrong
     ratio = run.seconds / floor.seconds
     assert ratio <= 6, f"run {run.seconds:.2f} s is {ratio:.1f}x the floor {floor.seconds:.2f} s"
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps_rollup").exists(), reason="needs Linux /proc/PID/smaps_rollup")
+def test_the_sampler_sees_a_child_s_peak_and_reads_its_page_tables_sparingly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker that holds 150 MB for a second is seen; the costly PSS reading happens a few times a
+    second at most, not at every 20 ms sample (it took CPU from the program measured)."""
+    import subprocess
+
+    reads = []
+    real = bench._memory_kb
+
+    def counted(pid: int) -> int:
+        reads.append(pid)
+        return real(pid)
+
+    monkeypatch.setattr(bench, "_memory_kb", counted)
+    code = (
+        "import subprocess, sys, time; "
+        "child = subprocess.Popen([sys.executable, '-c', "
+        "'import time; b = bytearray(150 * 2**20); b[::4096] = b\"x\" * len(b[::4096]); time.sleep(1.2)']); "
+        "child.wait(); time.sleep(0.3)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    with bench._sample_tree(proc.pid) as peak:
+        proc.wait()
+    assert peak.memory_kb > 150 * 1024
+    seconds = 1.5 + 1.0  # the two interpreters' start and the sleeps, with room
+    assert len(reads) <= 2 * (seconds / bench.PSS_EVERY + 2)  # a parent and its child per reading
