@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import json
 import multiprocessing
+import pickle
 import shutil
 import threading
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from workbooks import claims_whole_grid, long_workbook
 from kpibatch.cli import main
 from kpibatch.config import ConfigError, Settings, load_settings
 from kpibatch.consolidate import FileOutcome
-from kpibatch.parallel import Limits, WorkerPool, check_in_workers, default_jobs
+from kpibatch.parallel import PREFETCH, Limits, WorkerPool, check_in_workers, default_jobs
 from kpibatch.pipeline import check_file, check_files
 from kpibatch.read.precheck import Limits as PrecheckLimits
 from kpibatch.score import ScoreOptions
@@ -109,7 +110,7 @@ def test_read_ahead_stays_within_the_window(mixed_inbox: list[Path]) -> None:
             pulled += 1
             yield path
 
-    window = 5
+    window = 2 * PREFETCH + 1  # the least a pool of two allows is what it prefetches
     yielded = 0
     with WorkerPool(2, OPTIONS, window=window) as pool:
         for _ in pool.map(lazily()):
@@ -252,6 +253,21 @@ def test_equal_kpi_texts_from_workers_share_one_object(mixed_inbox: list[Path]) 
         objects.setdefault(text, set()).add(id(text))
     assert len(texts) > 2 * len(objects)  # plenty of repeats across divisions
     assert all(len(ids) == 1 for ids in objects.values())
+
+
+def test_a_kpi_rebuilt_from_a_worker_is_the_kpi_it_sent(mixed_inbox: list[Path]) -> None:
+    """``shared_kpi`` spells out ``KpiScore``'s fields: they must stay the same, in the same order."""
+    import dataclasses
+    import inspect
+
+    from kpibatch.model import KpiScore
+    from kpibatch.parallel import dumps, shared_kpi
+
+    fields = tuple(f.name for f in dataclasses.fields(KpiScore))
+    assert tuple(inspect.signature(shared_kpi).parameters) == fields
+    [outcome] = [check_file(p, OPTIONS) for p in mixed_inbox[:1]]
+    assert outcome.score is not None
+    assert pickle.loads(dumps(outcome.score.kpis)) == outcome.score.kpis
 
 
 def test_outcomes_are_frozen_while_they_accumulate_and_released_after(mixed_inbox: list[Path]) -> None:
