@@ -8,8 +8,10 @@ a streaming scan of the sheets that will be read, none of which inflates more th
 allow or builds any tree. Only a file that passes reaches openpyxl or calamine.
 
 ``precheck`` returns problems: errors mean the file must not be opened; a warning (macros ignored)
-travels with the file's other problems. ``problem_for_exception`` turns whatever a parser still raises
-into a problem with a reason, so that one file never stops the batch.
+travels with the file's other problems. ``precheck_opened`` also hands on the file as the checks read
+it (``kpibatch.read.archive.Archive``): the reader parses those bytes, not the file again.
+``problem_for_exception`` turns whatever a parser still raises into a problem with a reason, so that
+one file never stops the batch.
 """
 
 from __future__ import annotations
