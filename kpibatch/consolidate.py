@@ -18,7 +18,7 @@ from kpibatch.problems import Problem, Superseded
 from kpibatch.text import code_key, normalize_label
 
 if TYPE_CHECKING:
-    from kpibatch.write.built import BuiltSheet, ParkedText
+    from kpibatch.write.built import BuiltSheet, Parked
 
 
 @dataclass
@@ -32,7 +32,7 @@ class FileOutcome:
     group: tuple[int, int] | None = None
     sheet: BuiltSheet | None = None
     """The division's sheet as built by the worker that scored it (``kpibatch.write.built``)."""
-    record: str | ParkedText | None = None
+    record: str | Parked | None = None
     """The division's ``results.json`` entry as JSON text, encoded once by the worker that scored
     it: the ledger stores it and ``results.json`` copies it (``kpibatch.results``); parked on disk
     with the built sheet until then."""

@@ -17,7 +17,8 @@ def _num(value: Decimal | None) -> float | None:
     return float(value) if value is not None else None
 
 
-def division_dict(score: DivisionScore) -> dict[str, Any]:
+def _division_head(score: DivisionScore) -> dict[str, Any]:
+    """The first keys of a division's entry: who it is, from which file, its total."""
     sub = score.submission
     return {
         "division": sub.division,
@@ -25,6 +26,13 @@ def division_dict(score: DivisionScore) -> dict[str, Any]:
         "source_file": sub.source.name,
         "sha256": sub.source.sha256,
         "total": _num(score.total),
+    }
+
+
+def division_dict(score: DivisionScore) -> dict[str, Any]:
+    sub = score.submission
+    return {
+        **_division_head(score),
         "warnings": [w.message for w in score.warnings],
         "kpis": [
             {
@@ -53,20 +61,14 @@ def division_json(score: DivisionScore) -> str:
 
 class EncodedDivision(Mapping[str, Any]):
     """A division's entry already encoded (``FileOutcome.record``): written to ``results.json`` as
-    it is, never encoded again, and read from where it is parked only then. The few keys the run's
-    own ``report.html`` reads are answered without decoding; any other key decodes the text."""
+    it is, never encoded again, and read from where it is parked only then. Its first keys (those
+    ``report.html`` reads) are answered without decoding; any other key decodes the text."""
 
     __slots__ = ("_data", "_head", "_outcome")
 
     def __init__(self, outcome: FileOutcome, score: DivisionScore) -> None:
-        sub = score.submission
         self._outcome = outcome
-        self._head = {
-            "division": sub.division,
-            "short_name": sub.short_name,
-            "source_file": sub.source.name,
-            "total": _num(score.total),
-        }
+        self._head = _division_head(score)
         self._data: dict[str, Any] | None = None
 
     @property

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import zipfile
-from pathlib import Path
 from typing import IO
 
 CACHED_PART_BYTES = 2 * 1024 * 1024
@@ -32,10 +31,6 @@ class Archive:
         self.data = data
         self.zip = zipfile.ZipFile(io.BytesIO(data))
         self._parts: dict[str, bytes] = {}
-
-    @classmethod
-    def of(cls, path: Path) -> Archive:
-        return cls(path.read_bytes())
 
     def has(self, name: str) -> bool:
         return name in self.zip.NameToInfo

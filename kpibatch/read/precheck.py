@@ -158,17 +158,11 @@ def _checked(check: _Checker) -> None:
 def _check(check: _Checker) -> None:
     path, limits = check.path, check.limits
     size = path.stat().st_size
-    if size == 0:
-        raise check.reject(FileEmpty)
-    if size > limits.max_file_bytes:
-        raise check.reject(FileTooLarge, size_mb=_mb(size), limit_mb=_mb(limits.max_file_bytes))
+    _check_size(check, size)
     with open(path, "rb") as handle:  # whole: the reader goes on with these bytes
         data = _read_at_most(handle, size, limits.max_file_bytes)
     size = len(data)  # the file may have changed since the stat; the bytes are what is judged
-    if size == 0:
-        raise check.reject(FileEmpty)
-    if size > limits.max_file_bytes:
-        raise check.reject(FileTooLarge, size_mb=_mb(size), limit_mb=_mb(limits.max_file_bytes))
+    _check_size(check, size)
     head = data[:1024]
     if head.startswith(OLE_SIGNATURE):
         kind, params = _ole_kind(path)
@@ -202,6 +196,13 @@ def _check(check: _Checker) -> None:
     suffix = path.suffix.lower()
     if suffix not in ACCEPTED_SUFFIXES:
         check.add(WrongExtension, suffix=suffix or "(none)")
+
+
+def _check_size(check: _Checker, size: int) -> None:
+    if size == 0:
+        raise check.reject(FileEmpty)
+    if size > check.limits.max_file_bytes:
+        raise check.reject(FileTooLarge, size_mb=_mb(size), limit_mb=_mb(check.limits.max_file_bytes))
 
 
 def _read_at_most(handle: IO[bytes], size: int, limit: int) -> bytes:
@@ -288,15 +289,11 @@ def _check_directory(check: _Checker, book: Archive, size: int) -> None:
                 )
 
 
-def _read_small(book: Archive, member: str, limit: int) -> bytes:
-    return book.head(member, limit)
-
-
 def _check_package(check: _Checker, book: Archive) -> str:
     """The path of the workbook part; rejects containers that are not an Excel workbook."""
     names = book.zip.NameToInfo
     if "mimetype" in names:
-        mimetype = _read_small(book, "mimetype", 200)
+        mimetype = book.head("mimetype", 200)
         if mimetype.startswith(b"application/vnd.oasis.opendocument.spreadsheet"):
             raise check.reject(OldFormat, format="OpenDocument (.ods)")
         raise check.reject(NotAWorkbook, kind_th="เอกสาร OpenDocument", kind_en="an OpenDocument file")
@@ -336,7 +333,7 @@ def _check_prologs(check: _Checker, book: Archive) -> None:
     for info in book.zip.infolist():
         if info.is_dir():
             continue
-        verdict = _prolog_verdict(_read_small(book, info.filename, PROLOG_WINDOW))
+        verdict = _prolog_verdict(book.head(info.filename, PROLOG_WINDOW))
         if verdict == "declaration":
             raise check.reject(XmlDeclaresEntities, member=info.filename)
         if verdict == "endless" and info.file_size > PROLOG_WINDOW:
@@ -384,7 +381,7 @@ class _Rel:
 def _parse_part(check: _Checker, book: Archive, part: str) -> Any:
     """A small XML part as a tree, parsed with defusedxml (prologs were checked already)."""
     try:
-        return safe_fromstring(_read_small(book, part, check.limits.max_unzipped_bytes))
+        return safe_fromstring(book.head(part, check.limits.max_unzipped_bytes))
     except DefusedXmlException as exc:
         raise check.reject(XmlDeclaresEntities, member=part) from exc
     except Exception as exc:  # ParseError, a bad CRC, a broken deflate stream: the part is damaged

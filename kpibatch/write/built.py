@@ -83,22 +83,35 @@ class BuiltSheet:
     size: int
     heading_rows: tuple[int, int] | None
     print_area: tuple[int, int, int, int] | None
-    parked: tuple[PartSpool, int, int] | None = None
-    """Where ``data`` waits instead (``PartSpool.park``): the spool, the offset and the length."""
+    parked: Parked | None = None
+    """Where ``data`` waits instead (``PartSpool.park``)."""
 
     def part(self) -> bytes:
         """The deflated XML, from memory or from the spool it was parked in."""
-        if self.parked is None:
-            return self.data
-        spool, offset, length = self.parked
-        return spool.read(offset, length)
+        return self.data if self.parked is None else self.parked.read()
+
+
+@dataclass(frozen=True)
+class Parked:
+    """Bytes waiting in a ``PartSpool``: a built part, or a division's JSON record (some 8 kB a
+    division in memory otherwise)."""
+
+    spool: PartSpool
+    offset: int
+    length: int
+
+    def read(self) -> bytes:
+        return self.spool.read(self.offset, self.length)
+
+    def text(self) -> str:
+        return self.read().decode("utf-8")
 
 
 class PartSpool:
-    """Built parts parked in an unnamed temporary file until the report zips them.
+    """Built parts and records parked in an unnamed temporary file until the report is written.
 
     They are a few kB a division, but the main process receives every division's before it writes
-    the report: 35 MB at ten thousand divisions that the disk's cache holds as well. A part that
+    the report: 35 MB of parts at ten thousand divisions that the disk's cache holds as well. What
     cannot be written there (a full disk) stays in memory.
     """
 
@@ -106,25 +119,23 @@ class PartSpool:
         # open as long as a parked part refers to the spool; closed (and gone) when it is dropped
         self._file = file or tempfile.TemporaryFile(prefix="kpibatch-parts-", buffering=0)  # noqa: SIM115
 
-    def park(self, built: BuiltSheet) -> BuiltSheet:
-        try:
-            offset = self._file.seek(0, os.SEEK_END)
-            if self._file.write(built.data) != len(built.data):
-                raise OSError("short write")
-        except OSError:
-            return built
-        return dataclasses.replace(built, data=b"", parked=(self, offset, len(built.data)))
-
-    def park_text(self, text: str) -> ParkedText | str:
-        """``text`` (a division's ``results.json`` entry) parked; the text itself if the disk is full."""
-        data = text.encode("utf-8")
+    def _append(self, data: bytes) -> Parked | None:
+        """``data`` written at the spool's end; None when the disk would not take it whole."""
         try:
             offset = self._file.seek(0, os.SEEK_END)
             if self._file.write(data) != len(data):
                 raise OSError("short write")
         except OSError:
-            return text
-        return ParkedText(self, offset, len(data))
+            return None
+        return Parked(self, offset, len(data))
+
+    def park(self, built: BuiltSheet) -> BuiltSheet:
+        parked = self._append(built.data)
+        return built if parked is None else dataclasses.replace(built, data=b"", parked=parked)
+
+    def park_text(self, text: str) -> Parked | str:
+        """``text`` (a division's ``results.json`` entry) parked; the text itself if the disk is full."""
+        return self._append(text.encode("utf-8")) or text
 
     def read(self, offset: int, length: int) -> bytes:
         self._file.seek(offset)
@@ -132,18 +143,6 @@ class PartSpool:
         if len(data) != length:  # a part cut short would be a damaged zip entry
             raise OSError(f"the parked part at {offset:,} came back as {len(data):,} of {length:,} bytes")
         return data
-
-
-@dataclass(frozen=True)
-class ParkedText:
-    """Text waiting in a ``PartSpool`` (some 8 kB of a division's JSON record in memory otherwise)."""
-
-    spool: PartSpool
-    offset: int
-    length: int
-
-    def text(self) -> str:
-        return self.spool.read(self.offset, self.length).decode("utf-8")
 
 
 def fix_division_formats(workbook: Any, formats: Formats) -> str:
