@@ -11,14 +11,10 @@ import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from kpibatch.model import DivisionScore, KpiScore, SourceFile
 from kpibatch.problems import Problem, Superseded
 from kpibatch.text import code_key, normalize_label
-
-if TYPE_CHECKING:
-    from kpibatch.write.built import BuiltSheet, Parked
 
 
 @dataclass
@@ -30,16 +26,6 @@ class FileOutcome:
     score: DivisionScore | None
     problems: list[Problem] = field(default_factory=list)
     group: tuple[int, int] | None = None
-    sheet: BuiltSheet | None = None
-    """The division's sheet as built by the worker that scored it (``kpibatch.write.built``)."""
-    record: str | Parked | None = None
-    """The division's ``results.json`` entry as JSON text, encoded once by the worker that scored
-    it: the ledger stores it and ``results.json`` copies it (``kpibatch.results``); parked on disk
-    with the built sheet until then."""
-
-    def record_text(self) -> str | None:
-        record = self.record
-        return record if record is None or isinstance(record, str) else record.text()
 
     @property
     def accepted(self) -> bool:

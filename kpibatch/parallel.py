@@ -54,7 +54,6 @@ from kpibatch.problems import CheckCrashed, CheckTimedOut, FileUnreadable, Probl
 from kpibatch.read.precheck import Limits as PrecheckLimits
 from kpibatch.read.workbook import WorkbookError
 from kpibatch.score import ScoreOptions
-from kpibatch.write.built import SheetStyle
 
 PREFETCH = 4
 """Files handed to a worker ahead, so that it has work while the main process is busy elsewhere:
@@ -114,7 +113,6 @@ def check_one(
     path: Path,
     options: ScoreOptions,
     prechecks: PrecheckLimits | None = None,
-    sheet: SheetStyle | None = None,
 ) -> FileOutcome:
     """``check_file``, with a sheet that cannot be read rejecting the file instead of stopping the run.
 
@@ -122,7 +120,7 @@ def check_one(
     read raises ``WorkbookError``, which here becomes the same ``file-unreadable`` rejection.
     """
     try:
-        return check_file(path, options, prechecks, sheet)
+        return check_file(path, options, prechecks)
     except WorkbookError as exc:
         return failed_outcome(path, FileUnreadable, detail=str(exc))
 
@@ -225,7 +223,6 @@ def _worker_main(
     options: ScoreOptions,
     limits: Limits,
     prechecks: PrecheckLimits | None = None,
-    sheet: SheetStyle | None = None,
 ) -> None:
     """Check the files sent on ``conn`` one by one until ``None`` arrives."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
@@ -242,7 +239,7 @@ def _worker_main(
         index, path = task
         status, value = "ok", None
         try:
-            value = check_one(path, options, prechecks, sheet)
+            value = check_one(path, options, prechecks)
         except MemoryError:
             status = "oom"
         except Exception as exc:
@@ -311,14 +308,12 @@ class WorkerPool:
         window: int | None = None,
         clock: Callable[[], float] = time.monotonic,
         prechecks: PrecheckLimits | None = None,
-        sheet: SheetStyle | None = None,
     ) -> None:
         if jobs < 1:
             raise ValueError("jobs must be at least 1")
         self.jobs = jobs
         self.options = options
         self.prechecks = prechecks
-        self.sheet = sheet
         self.limits = limits or Limits()
         self.window = max(window or WINDOW_PER_JOB * jobs, jobs * PREFETCH)
         self.clock = clock
@@ -339,7 +334,7 @@ class WorkerPool:
         ours, theirs = self._context.Pipe(duplex=True)
         process = self._context.Process(
             target=_worker_main,
-            args=(theirs, self.options, self.limits, self.prechecks, self.sheet),
+            args=(theirs, self.options, self.limits, self.prechecks),
             daemon=True,
             name="kpibatch-worker",
         )
@@ -511,10 +506,9 @@ def check_in_workers(
     limits: Limits | None = None,
     *,
     prechecks: PrecheckLimits | None = None,
-    sheet: SheetStyle | None = None,
 ) -> Generator[FileOutcome, None, None]:
     """Check ``files`` in ``jobs`` local worker processes, yielding outcomes in input order."""
-    with WorkerPool(jobs, options, limits, prechecks=prechecks, sheet=sheet) as pool:
+    with WorkerPool(jobs, options, limits, prechecks=prechecks) as pool:
         yield from pool.map(files)
 
 
@@ -528,7 +522,6 @@ def check_with_executor(
     *,
     window: int = 64,
     prechecks: PrecheckLimits | None = None,
-    sheet: SheetStyle | None = None,
 ) -> Iterator[FileOutcome]:
     """Check ``files`` through ``executor.submit``, at most ``window`` at a time, in input order.
 
@@ -544,7 +537,7 @@ def check_with_executor(
                 path = next(paths, None)
                 if path is None:
                     break
-                pending.append((path, executor.submit(check_one, path, options, prechecks, sheet)))
+                pending.append((path, executor.submit(check_one, path, options, prechecks)))
             if not pending:
                 return
             path, future = pending.popleft()
@@ -566,7 +559,6 @@ def check_on_cluster(
     *,
     timeout: str = "10s",
     prechecks: PrecheckLimits | None = None,
-    sheet: SheetStyle | None = None,
 ) -> Generator[FileOutcome, None, None]:
     """Check ``files`` on the Dask cluster whose scheduler listens at ``address`` (``tcp://HOST:PORT``).
 
@@ -588,9 +580,7 @@ def check_on_cluster(
     try:
         executor = client.get_executor(pure=False)
         window = max(64, 8 * _cluster_threads(client))
-        yield from check_with_executor(
-            files, options, executor, window=window, prechecks=prechecks, sheet=sheet
-        )
+        yield from check_with_executor(files, options, executor, window=window, prechecks=prechecks)
     finally:
         client.close()
 

@@ -27,14 +27,11 @@ from kpibatch.read import read_submission
 from kpibatch.read.archive import Archive
 from kpibatch.read.precheck import Limits, precheck_opened, problem_for_exception
 from kpibatch.read.workbook import list_workbooks
-from kpibatch.results import division_json
 from kpibatch.safety import clip_submission, require_defused_xml
 from kpibatch.score import ScoreOptions, score_division
 from kpibatch.validate import validate
 
 if TYPE_CHECKING:
-    from kpibatch.model import DivisionScore
-    from kpibatch.write.built import BuiltSheet, SheetStyle
     from kpibatch.write.trend import Trend
 
 log = logging.getLogger("kpibatch.pipeline")
@@ -51,14 +48,13 @@ def score_options(settings: Settings) -> ScoreOptions:
     return ScoreOptions(floor=Decimal(settings.floor))
 
 
-def check_file(
-    path: Path, options: ScoreOptions, limits: Limits | None = None, sheet: SheetStyle | None = None
-) -> FileOutcome:
+def check_file(path: Path, options: ScoreOptions, limits: Limits | None = None) -> FileOutcome:
     """Read, validate and score one workbook; every problem in it is collected.
 
     A file that fails the cheap checks (``precheck``) is never opened by a parser, and whatever a
     parser still raises on a damaged file becomes a rejection with a reason, never a crash of the run.
-    With ``sheet``, an accepted division's report sheet is built too (``kpibatch.write.built``).
+    The outcome is plain model data (the division's score and the problems); the main process writes
+    every output from it.
     """
     try:
         with warnings.catch_warnings():
@@ -68,34 +64,13 @@ def check_file(
             early, archive = precheck_opened(path, limits)
             if archive is None:
                 return FileOutcome(path=path, source=None, score=None, problems=early)
-            outcome = _check_file(path, archive, options, early)
+            return _check_file(path, archive, options, early)
     except MemoryError:
         raise  # the worker's memory limit: the pool rejects the file and starts a fresh worker
     except Exception as exc:  # the last line of defence: one damaged file must not stop the batch
         return FileOutcome(
             path=path, source=None, score=None, problems=[problem_for_exception(exc, path.name)]
         )
-    if sheet is not None and outcome.score is not None:
-        outcome.record = division_json(outcome.score)
-        outcome.sheet = _built_sheet(outcome.score, sheet)
-        outcome.score = outcome.score.without_rows()  # for the report: the main process keeps it
-    return outcome
-
-
-def _built_sheet(score: DivisionScore, style: SheetStyle) -> BuiltSheet | None:
-    """The division's sheet built here; None (the main process lays it out) if that fails, since
-    a fault in the layout must not turn into the rejection of a good file."""
-    from kpibatch.write.built import build_division_sheet
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return build_division_sheet(score, style)
-    except MemoryError:
-        raise
-    except Exception:
-        log.exception("laying out the sheet of %s failed; the report writer will lay it out", score.division)
-        return None
 
 
 def _check_file(path: Path, archive: Archive, options: ScoreOptions, early: list[Problem]) -> FileOutcome:
@@ -167,11 +142,14 @@ def write_group(
     return GroupOutput(group=group, folder=folder, workbook=workbook, results=results, html=html)
 
 
-def check_files(files: Iterable[Path], settings: Settings, *, layout: bool = False) -> Iterator[FileOutcome]:
+def check_files(
+    files: Iterable[Path], settings: Settings, *, for_report: bool = False
+) -> Iterator[FileOutcome]:
     """Check every file, yielding outcomes as they are ready, in the order of ``files``.
 
-    With ``layout``, the workers also lay out each accepted division's report sheet, which the
-    report writer then only adds to its zip (``kpibatch.write.built``).
+    ``for_report``: the outcomes are kept until the report is written, so each accepted division
+    keeps only what the outputs read (its scored KPIs, not the submission's rows as read:
+    ``DivisionScore.without_rows``), which keeps a large batch's memory down.
 
     Workbooks are parsed in worker processes (``settings.jobs``, 0 = one per CPU) or on a Dask
     cluster (``settings.scheduler``), never in this process: a hostile file can abort the reader, and
@@ -183,38 +161,25 @@ def check_files(files: Iterable[Path], settings: Settings, *, layout: bool = Fal
     require_defused_xml()
     if settings.jobs < 0:
         raise ConfigError(f"setting jobs: {settings.jobs} is not 0 (one per CPU) or a number of processes")
-    from kpibatch.write.built import SheetStyle
-
     options = score_options(settings)
     prechecks = Limits.from_settings(settings)
-    sheet = SheetStyle.of(settings) if layout else None
     if settings.scheduler:
-        outcomes = parallel.check_on_cluster(
-            files, options, settings.scheduler, prechecks=prechecks, sheet=sheet
-        )
+        outcomes = parallel.check_on_cluster(files, options, settings.scheduler, prechecks=prechecks)
     else:
         isolation = parallel.Limits(
             file_seconds=settings.file_timeout_s or None,
             memory_bytes=settings.worker_memory_mb * 1024 * 1024 if settings.worker_memory_mb else None,
         )
         jobs = settings.jobs or parallel.default_jobs()
-        outcomes = parallel.check_in_workers(
-            files, options, jobs, isolation, prechecks=prechecks, sheet=sheet
-        )
-    return _parking_sheets(outcomes) if layout else outcomes
+        outcomes = parallel.check_in_workers(files, options, jobs, isolation, prechecks=prechecks)
+    return _compacted(outcomes) if for_report else outcomes
 
 
-def _parking_sheets(outcomes: Generator[FileOutcome, None, None]) -> Iterator[FileOutcome]:
-    """The outcomes, their built sheets and JSON records parked on disk until the report is written."""
-    from kpibatch.write.built import PartSpool
-
-    spool = PartSpool()
+def _compacted(outcomes: Generator[FileOutcome, None, None]) -> Iterator[FileOutcome]:
     with contextlib.closing(outcomes):  # stopped early, the workers stop too
         for outcome in outcomes:
-            if outcome.sheet is not None:
-                outcome.sheet = spool.park(outcome.sheet)
-            if isinstance(outcome.record, str):
-                outcome.record = spool.park_text(outcome.record)
+            if outcome.score is not None:
+                outcome.score = outcome.score.without_rows()
             yield outcome
 
 
@@ -229,7 +194,7 @@ def run_batch(
     """Check every file, consolidate by (fiscal year, round) and write each group's outputs."""
     report = RunReport()
     sweep_temp_files(out)
-    for outcome in check_files(files, settings, layout=True):
+    for outcome in check_files(files, settings, for_report=True):
         report.outcomes.append(outcome)
         if on_file is not None:
             on_file(outcome)

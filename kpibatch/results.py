@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,8 +17,7 @@ def _num(value: Decimal | None) -> float | None:
     return float(value) if value is not None else None
 
 
-def _division_head(score: DivisionScore) -> dict[str, Any]:
-    """The first keys of a division's entry: who it is, from which file, its total."""
+def division_dict(score: DivisionScore) -> dict[str, Any]:
     sub = score.submission
     return {
         "division": sub.division,
@@ -26,13 +25,6 @@ def _division_head(score: DivisionScore) -> dict[str, Any]:
         "source_file": sub.source.name,
         "sha256": sub.source.sha256,
         "total": _num(score.total),
-    }
-
-
-def division_dict(score: DivisionScore) -> dict[str, Any]:
-    sub = score.submission
-    return {
-        **_division_head(score),
         "warnings": [w.message for w in score.warnings],
         "kpis": [
             {
@@ -55,53 +47,8 @@ def division_dict(score: DivisionScore) -> dict[str, Any]:
 
 
 def division_json(score: DivisionScore) -> str:
-    """``division_dict`` as the JSON text both the ledger and ``results.json`` hold."""
+    """``division_dict`` as the JSON text the ledger stores and ``results.json`` holds."""
     return json.dumps(division_dict(score), ensure_ascii=False)
-
-
-class EncodedDivision(Mapping[str, Any]):
-    """A division's entry already encoded (``FileOutcome.record``): written to ``results.json`` as
-    it is, never encoded again, and read from where it is parked only then. Its first keys (those
-    ``report.html`` reads) are answered without decoding; any other key decodes the text."""
-
-    __slots__ = ("_data", "_head", "_outcome")
-
-    def __init__(self, outcome: FileOutcome, score: DivisionScore) -> None:
-        self._outcome = outcome
-        self._head = _division_head(score)
-        self._data: dict[str, Any] | None = None
-
-    @property
-    def text(self) -> str:
-        text = self._outcome.record_text()
-        assert text is not None
-        return text
-
-    def _decoded(self) -> dict[str, Any]:
-        if self._data is None:
-            self._data = json.loads(self.text)
-        return self._data
-
-    def __getitem__(self, key: str) -> Any:
-        if key in self._head:
-            return self._head[key]
-        return self._decoded()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._decoded())
-
-    def __len__(self) -> int:
-        return len(self._decoded())
-
-
-def _division_entries(group: Group) -> list[Mapping[str, Any]]:
-    encoded = {id(o.score): o for o in group.accepted if o.record is not None}
-    return [
-        EncodedDivision(outcome, score)
-        if (outcome := encoded.get(id(score))) is not None
-        else division_dict(score)
-        for score in group.divisions
-    ]
 
 
 def _errors(outcome: FileOutcome) -> list[dict[str, str]]:
@@ -113,7 +60,7 @@ def group_dict(group: Group, generated_at: dt.datetime) -> dict[str, Any]:
         "fiscal_year": group.fiscal_year,
         "round": group.round,
         "generated_at": generated_at.isoformat(timespec="seconds"),
-        "divisions": _division_entries(group),
+        "divisions": [division_dict(score) for score in group.divisions],
         "superseded": [
             {"file": old.name, "sha256": old.source.sha256 if old.source else None, "superseded_by": new.name}
             for old, new in group.superseded
@@ -127,14 +74,11 @@ def results_chunks(data: dict[str, Any]) -> Iterator[str]:
     on one line.
 
     Readable in an editor and diffable line by line, and written by the json module's C encoder,
-    which it only uses without ``indent``: a fully indented file of a thousand divisions takes ten
-    times as long. In pieces, because the text of ten thousand divisions is some 40 MB that a
-    writer need not hold whole (three copies of it did, a fifth of a large run's memory).
+    which it only uses without ``indent`` (a fully indented file is many times slower to write). In
+    pieces, so that the text of thousands of divisions is never held whole.
     """
 
     def dumps(value: object) -> str:
-        if isinstance(value, EncodedDivision):
-            return value.text
         return json.dumps(value, ensure_ascii=False)
 
     yield "{\n"

@@ -1,10 +1,10 @@
 """Output safety: text typed by divisions stays text wherever kpibatch writes it.
 
 The consolidated workbook is opened by executives in Excel, so no text from a submission may become a
-formula, a link or a number there (``SafeWorkbook``), and text longer than a cell holds is cut visibly
-with a warning rather than silently by xlsxwriter (``fit_cell_text``, ``clip_submission``). Division
-names used in file names cannot leave their folder (``safe_filename``, ``safe_child``). And the XML
-parser openpyxl uses must be defusedxml's (``require_defused_xml``).
+formula, a link, a number or markup there (``safe_workbook``, ``write_text``), and text longer than
+a cell holds is cut visibly with a warning rather than silently by xlsxwriter (``fit_cell_text``,
+``clip_submission``). Division names used in file names cannot leave their folder (``safe_filename``,
+``safe_child``). And the XML parser openpyxl uses must be defusedxml's (``require_defused_xml``).
 
 Mail headers are the mail module's concern: a division name must go through ``email.headerregistry``
 / ``email.policy.SMTP`` (which rejects CR and LF in header values), never into a header by string
@@ -21,11 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
-from xlsxwriter.exceptions import DuplicateWorksheetName, InvalidWorksheetName
-from xlsxwriter.packager import Packager
-from xlsxwriter.sharedstrings import SharedStrings
-from xlsxwriter.utility import _preserve_whitespace, xl_rowcol_to_cell_fast
-from xlsxwriter.worksheet import CellBlankTuple, CellNumberTuple, CellStringTuple, Worksheet
 
 from kpibatch.model import Submission
 from kpibatch.problems import Problem, TextTooLong
@@ -35,7 +30,7 @@ log = logging.getLogger("kpibatch.safety")
 EXCEL_MAX_TEXT = 32_767
 """Characters a cell holds, counted in UTF-16 units as Excel counts them."""
 CUT_MARK = " …[ตัดข้อความ / text cut]"
-INVALID_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+RICH_TEXT_START = "<r>"
 SAFE_WORKBOOK_OPTIONS = {
     "strings_to_formulas": False,
     "strings_to_urls": False,
@@ -109,113 +104,38 @@ def _is_mark(char: str) -> bool:
     return unicodedata.category(char).startswith("M")
 
 
-class SafeWorksheet(Worksheet):
-    """Every string cell, however written (``write``, ``write_string``, ``merge_range``), is cut
-    with a mark and a logged warning when too long, instead of xlsxwriter's silent truncation."""
+def safe_workbook(filename: Any = None, options: dict[str, Any] | None = None) -> xlsxwriter.Workbook:
+    """An xlsxwriter workbook whose strings never become formulas, links or numbers.
 
-    def _write_string(self, row: int, col: int, string: str, cell_format: Any = None) -> Any:
-        fitted, cut = fit_cell_text(string)
-        if cut:
-            where, length = f"{self.name}!R{row + 1}C{col + 1}", f"{len(string):,}"
-            log.warning(
-                "ข้อความที่ %s ยาว %s ตัวอักษร ถูกตัดให้พอดีเซลล์ / text at %s is %s characters long and was cut",
-                where,
-                length,
-                where,
-                length,
-            )
-        return super()._write_string(row, col, fitted, cell_format)
-
-    def _write_cell(self, row: int, col: int, cell: Any) -> None:
-        """xlsxwriter's cell XML, written directly for the three kinds of cell the report has.
-
-        The XML is the same as xlsxwriter's own (a test compares them byte for byte); a cell's
-        attributes are only a reference and a format number, which need no escaping, so the generic
-        writer's attribute lists and escape checks (a third of writing a sheet's XML) are left out.
-        Any other cell, one without a format, or a sheet in constant-memory mode goes to xlsxwriter.
-        """
-        kind = type(cell)
-        fmt = cell.format
-        if fmt is None or kind not in _DIRECT_CELLS or self.constant_memory:
-            super()._write_cell(row, col, cell)
-            return
-        head = f'<c r="{xl_rowcol_to_cell_fast(row, col)}" s="{fmt._get_xf_index()}"'
-        if kind is CellNumberTuple:
-            self.fh.write(f"{head}><v>{cell.number:.16G}</v></c>")
-        elif kind is CellStringTuple:
-            self.fh.write(self._string_cell(head, cell.string))
-        else:
-            self.fh.write(f"{head}/>")
-
-    def _string_cell(self, head: str, string: Any) -> str:
-        """A string cell: ``string`` is its index in the shared-string table."""
-        return f'{head} t="s"><v>{string}</v></c>'
-
-
-_DIRECT_CELLS = (CellNumberTuple, CellStringTuple, CellBlankTuple)
-
-
-class TextOnlySharedStrings(SharedStrings):
-    """xlsxwriter's shared-string part, with every string written as escaped text.
-
-    xlsxwriter writes a string that starts with ``<r>`` and ends with ``</r>`` into the part as it
-    is, taking it for the rich text its ``write_rich_string`` makes; a division that typed such a
-    name could put any markup into the workbook. The report writes no rich text.
+    The three conversions are xlsxwriter's documented constructor options, forced off whatever
+    ``options`` say. Writers still use ``write_text`` for text (markup, and the intent stays visible).
     """
-
-    def _write_si(self, string: str) -> None:
-        string = self._escape_control_characters(string)
-        attributes = [("xml:space", "preserve")] if _preserve_whitespace(string) else []
-        self._xml_si_element(string, attributes)
+    return xlsxwriter.Workbook(filename, {**(options or {}), **SAFE_WORKBOOK_OPTIONS})
 
 
-class SafePackager(Packager):
-    """xlsxwriter's packager, writing the shared strings as ``TextOnlySharedStrings``."""
+def write_text(ws: Any, row: int, col: int, text: str, cell_format: Any) -> None:
+    """``text`` into one cell as plain text, cut with a mark and a logged warning when too long.
 
-    def _write_shared_strings_file(self) -> None:
-        if not self.workbook.str_table.count:
-            return
-        sst = TextOnlySharedStrings()
-        sst.string_table = self.workbook.str_table
-        sst._set_xml_writer(self._filename("xl/sharedStrings.xml"))
-        sst._assemble_xml_file()
-
-
-class SafeWorkbook(xlsxwriter.Workbook):
-    """An xlsxwriter workbook whose strings never become formulas, links, numbers or markup.
-
-    The three conversions are forced off whatever ``options`` say, every sheet is a
-    ``SafeWorksheet``, and shared strings are always written as text (``TextOnlySharedStrings``).
-    Writers still use ``write_string`` for text (the intent stays visible).
+    xlsxwriter takes a string that starts with ``<r>`` (and ends with ``</r>``) for the rich-text
+    XML its ``write_rich_string`` makes and copies it into the workbook as markup, so a division
+    that typed such a text could put any XML there. Such a text is written with
+    ``write_rich_string`` in two runs of the cell's own format: xlsxwriter escapes each run, and
+    the cell shows exactly what was typed, in the cell's font.
     """
-
-    worksheet_class = SafeWorksheet
-
-    def _get_packager(self) -> Packager:
-        return SafePackager()
-
-    def __init__(self, filename: Any = None, options: dict[str, Any] | None = None) -> None:
-        super().__init__(filename, {**(options or {}), **SAFE_WORKBOOK_OPTIONS})
-        self._taken_names: set[str] = set()
-
-    def _check_sheetname(self, sheetname: str | None, is_chartsheet: bool = False) -> str:
-        """xlsxwriter's rules for a sheet name, with the uniqueness test on a set: xlsxwriter compares
-        each new name with every sheet already added, quadratic in sheets (minutes at 10,000)."""
-        if is_chartsheet or not sheetname:  # rare: xlsxwriter's own loop, then remember the name
-            name = str(super()._check_sheetname(sheetname, is_chartsheet))
-            self._taken_names.add(name.lower())
-            return name
-        self.sheetname_count += 1
-        if utf16_len(sheetname) > 31:
-            raise InvalidWorksheetName(f"Excel worksheet name '{sheetname}' must be <= 31 chars.")
-        if INVALID_SHEET_CHARS.search(sheetname):
-            raise InvalidWorksheetName(f"Invalid Excel character '[]:*?/\\' in sheetname '{sheetname}'.")
-        if sheetname.startswith("'") or sheetname.endswith("'"):
-            raise InvalidWorksheetName(f'Sheet name cannot start or end with an apostrophe "{sheetname}".')
-        if sheetname.lower() in self._taken_names:
-            raise DuplicateWorksheetName(f"Sheetname '{sheetname}', with case ignored, is already in use.")
-        self._taken_names.add(sheetname.lower())
-        return sheetname
+    fitted, cut = fit_cell_text(text)
+    if cut:
+        where, length = f"{ws.get_name()}!R{row + 1}C{col + 1}", f"{len(text):,}"
+        log.warning(
+            "ข้อความที่ %s ยาว %s ตัวอักษร ถูกตัดให้พอดีเซลล์ / text at %s is %s characters long and was cut",
+            where,
+            length,
+            where,
+            length,
+        )
+    if fitted.startswith(RICH_TEXT_START):
+        ws.write_rich_string(row, col, cell_format, fitted[:1], cell_format, fitted[1:], cell_format)
+    else:
+        ws.write_string(row, col, fitted, cell_format)
 
 
 def header_footer_text(text: str) -> str:
@@ -237,7 +157,7 @@ def clip_submission(sub: Submission) -> tuple[Submission, list[Problem]]:
     """The submission with every text cut to what a cell holds, and a warning per text cut.
 
     They are cut here, where the warning can name the cell; a writer that adds a prefix (an
-    indentation, a code) relies on ``SafeWorksheet`` for the last few characters.
+    indentation, a code) relies on ``write_text`` for the last few characters.
     """
     problems: list[Problem] = []
     limit = EXCEL_MAX_TEXT

@@ -7,7 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, GOLDEN
 from helpers import kpi, write_submission
 from hypothesis import given
 from hypothesis import strategies as st
@@ -103,45 +103,32 @@ def test_written_in_pieces_the_file_is_the_text(tmp_path: Path) -> None:
     assert (tmp_path / "results.json").read_text(encoding="utf-8") == results_text(data)
 
 
-def test_records_encoded_by_the_workers_give_the_same_file(tmp_path: Path) -> None:
-    """Each division's entry is encoded once, in the worker, and parked on disk: results.json, the
-    ledger's record and the entry as a mapping are what encoding the scores in this process gives."""
+def test_results_json_is_the_text_the_workers_encoded_before(tmp_path: Path) -> None:
+    """results.json is now encoded in the main process from the scores; for the same inputs its text
+    is the file kpibatch wrote when the workers encoded each division (commit 306ab89): the shipped
+    examples plus a division with markup-like names and warnings, a deep one and a rejected file."""
+    files = [*sorted(EXAMPLES.glob("*.xlsx")), *sorted((GOLDEN / "inbox").glob("*.xlsx"))]
+    when = dt.datetime(2020, 10, 15, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=7)))
+    report = run_batch(files, tmp_path / "out", Settings(), now=lambda: when)
+    [output] = report.outputs
+    expected = (GOLDEN / "results_2563_r12.json").read_text(encoding="utf-8")
+    assert output.results.read_text(encoding="utf-8") == expected
+
+
+def test_the_ledger_stores_each_division_as_results_json_shows_it(tmp_path: Path) -> None:
     from batchkit import results, rows, settings_for
 
     from kpibatch.batch.runner import run_inbox
-    from kpibatch.results import EncodedDivision, division_dict, division_json
 
-    odd = [kpi("1", 60, 'ชื่อมี "อัญประกาศ" และ \\ กับ \u2028', method="score", result=4), kpi("2", 40)]
-    files = [
-        *sorted(EXAMPLES.glob("*.xlsx")),
-        write_submission(tmp_path / "odd.xlsx", odd, division="กอง\tแปลก"),
+    odd = [
+        kpi("1", 60, 'ชื่อมี "อัญประกาศ" และ \\ กับ \u2028', method="score", result=4),
+        kpi("2", 40, method="score", result=3),
     ]
-    outcomes = list(check_files(files, Settings(), layout=True))
-    assert all(o.record is not None and not isinstance(o.record, str) for o in outcomes if o.accepted)
-    [group] = consolidate(outcomes)
-    when = dt.datetime(2020, 10, 15)
-    data = group_dict(group, when)
-    assert all(isinstance(d, EncodedDivision) for d in data["divisions"])
-    for entry, score in zip(data["divisions"], group.divisions, strict=True):
-        assert entry["division"] == score.division and entry["total"] == division_dict(score)["total"]
-        assert dict(entry) == division_dict(score) and entry.text == division_json(score)
-    encoded = results_text(data)
-    for outcome in outcomes:
-        outcome.record = None
-    assert not any(isinstance(d, EncodedDivision) for d in group_dict(group, when)["divisions"])
-    assert encoded == results_text(group_dict(group, when))
-
     settings = settings_for(tmp_path / "batch")
-    for path in files:
+    for path in sorted(EXAMPLES.glob("*.xlsx")):
         shutil.copy(path, settings.inbox / path.name)
+    write_submission(settings.inbox / "odd.xlsx", odd, division="กอง\tแปลก")
     run_inbox(settings)
-    stored = {row.file_name: row.scores for row in rows(settings) if row.status == "accepted"}
-    assert stored == {score.submission.source.name: division_json(score) for score in group.divisions}
-    assert results(settings.out)["divisions"] == json.loads(encoded)["divisions"]
-
-
-def test_a_record_that_cannot_be_parked_stays_in_memory() -> None:
-    from kpibatch.write.built import PartSpool
-
-    with open("/dev/full", "r+b", buffering=0) as full:
-        assert PartSpool(full).park_text("ข้อความ") == "ข้อความ"
+    stored = {row.file_name: json.loads(row.scores) for row in rows(settings) if row.status == "accepted"}
+    shown = {d["source_file"]: d for d in results(settings.out)["divisions"]}
+    assert len(shown) == 7 and stored == shown

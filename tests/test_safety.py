@@ -24,12 +24,13 @@ from kpibatch.safety import (
     CUT_MARK,
     EXCEL_MAX_TEXT,
     MAX_NAME_BYTES,
-    SafeWorkbook,
     fit_cell_text,
     header_footer_text,
     safe_child,
     safe_filename,
+    safe_workbook,
     utf16_len,
+    write_text,
 )
 from kpibatch.score import ScoreOptions
 from kpibatch.text import restore_control_chars
@@ -112,7 +113,7 @@ def test_no_submitted_text_becomes_a_formula_a_number_or_a_link(tmp_path: Path) 
 def test_the_workbook_forces_text_whatever_options_it_is_given(tmp_path: Path) -> None:
     path = tmp_path / "w.xlsx"
     options = {"strings_to_formulas": True, "strings_to_urls": True, "strings_to_numbers": True}
-    book = SafeWorkbook(str(path), options)
+    book = safe_workbook(str(path), options)
     ws = book.add_worksheet("s")
     for row, text in enumerate(PAYLOADS):
         ws.write(row, 0, text)  # the generic write, which would convert with those options
@@ -160,16 +161,19 @@ def test_the_writer_guard_cuts_any_string_cell_and_logs_it(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = tmp_path / "w.xlsx"
-    book = SafeWorkbook(str(path))
+    book = safe_workbook(str(path))
     ws = book.add_worksheet("s")
+    fmt = book.add_format({"text_wrap": True})
     with caplog.at_level(logging.WARNING, logger="kpibatch.safety"):
-        ws.merge_range(0, 0, 0, 3, "x" * 50_000)
-        ws.write_string(1, 0, "😀" * 20_000)  # 40,000 UTF-16 units
+        write_text(ws, 0, 0, "x" * 50_000, fmt)
+        write_text(ws, 1, 0, "😀" * 20_000, fmt)  # 40,000 UTF-16 units
+        write_text(ws, 2, 0, "<r>" + "ก" * 40_000, fmt)  # cut, and written as two runs
     book.close()
-    assert caplog.text.count("was cut") == 2 and "s!R1C1" in caplog.text
+    assert caplog.text.count("was cut") == 3 and "s!R1C1" in caplog.text and "s!R3C1" in caplog.text
     ws = openpyxl.load_workbook(path).active
-    for cell in (ws["A1"], ws["A2"]):
+    for cell in (ws["A1"], ws["A2"], ws["A3"]):
         assert utf16_len(cell.value) <= EXCEL_MAX_TEXT and cell.value.endswith(CUT_MARK)
+    assert ws["A3"].value.startswith("<r>ก")
 
 
 @settings(max_examples=200, deadline=None)
@@ -199,7 +203,6 @@ def test_control_characters_round_trip(tmp_path: Path) -> None:
     data = json.loads((out / "2563-r12" / "results.json").read_text(encoding="utf-8"))
     assert [k["name"] for k in data["divisions"][0]["kpis"]] == names
     with zipfile.ZipFile(output_workbook(out)) as z:
-        # shared strings (sheets laid out in the main process) and inline strings (built sheets)
         strings = "".join(
             z.read(n).decode() for n in z.namelist() if n.startswith("xl/") and n.endswith(".xml")
         )
@@ -213,19 +216,34 @@ def test_control_characters_round_trip(tmp_path: Path) -> None:
     assert "ก\x1fข\x01ค" in values and "literal _x0041_ stays" in values
 
 
+MARKUP = [
+    "<r><t>x</t></r><si><t>injected</t></si><r><t>z</t></r>",
+    '<r><rPr><b/></rPr><t>bold</t></r><r><t xml:space="preserve"> x </t></r>',
+    "<r>only starts like rich text",
+    "<r></r>",
+]
+
+
 def test_text_that_looks_like_rich_text_markup_stays_text(tmp_path: Path) -> None:
-    """xlsxwriter copies a shared string that starts with ``<r>`` and ends with ``</r>`` into the
-    workbook as markup; a division typing one could inject any XML (here a second string)."""
-    typed = "<r><t>x</t></r><si><t>injected</t></si><r><t>z</t></r>"
-    kpis = [kpi("1", 60, typed, method="score", result=4), kpi("2", 40, "ปกติ", method="score", result=3)]
+    """xlsxwriter copies a string that starts with ``<r>`` and ends with ``</r>`` into the workbook
+    as markup; a division typing one could inject any XML (here a second string or bold text)."""
+    typed = MARKUP[0]
+    kpis = [
+        kpi("1", 60, typed, method="score", result=4, unit=MARKUP[3], note=MARKUP[1]),
+        kpi("2", 40, MARKUP[1], method="score", result=3, note=MARKUP[2]),
+    ]
     path = write_submission(tmp_path / "inbox" / "rich.xlsx", kpis, division=typed, short_name="กองทดลอง")
     out = tmp_path / "out"
     run_batch([path], out, Settings())
-    book = openpyxl.load_workbook(output_workbook(out))
-    values = {c.value for ws in book.worksheets for row in ws.iter_rows() for c in row}
-    assert typed in values and not any(isinstance(v, str) and v.startswith("xinjected") for v in values)
+    book = openpyxl.load_workbook(output_workbook(out), rich_text=True)
+    values = [c.value for ws in book.worksheets for row in ws.iter_rows() for c in row]
+    plain = {str(v) for v in values if v is not None}
+    assert set(MARKUP) <= plain  # each exactly as typed: no run, no lost tag
+    assert not any(isinstance(v, str) and v.startswith("xinjected") for v in values)
     with zipfile.ZipFile(output_workbook(out)) as z:
-        assert "<si><t>injected" not in z.read("xl/sharedStrings.xml").decode()
+        strings = z.read("xl/sharedStrings.xml").decode()
+    assert "<si><t>injected" not in strings and "<rPr><b/></rPr><t>bold" not in strings
+    assert "&lt;si&gt;&lt;t&gt;injected" in strings  # the typed tags are escaped text
 
 
 @pytest.mark.parametrize(

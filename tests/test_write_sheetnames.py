@@ -7,10 +7,11 @@ import unicodedata
 from pathlib import Path
 
 from helpers import kpi, write_submission
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from write_helpers import load, run_report
 
+from kpibatch.safety import utf16_len
 from kpibatch.write.sheetnames import ELLIPSIS, MAX_LEN, SheetNamer, clean_sheet_name, shorten
 
 LONG = "กองพัฒนาระบบการบังคับคดีและประเมินราคาทรัพย์สิน"
@@ -19,7 +20,7 @@ FORBIDDEN = set("[]:*?/\\")
 
 def valid(name: str) -> bool:
     return (
-        0 < len(name) <= MAX_LEN
+        0 < utf16_len(name) <= MAX_LEN  # as Excel and xlsxwriter count: an emoji is two
         and not FORBIDDEN & set(name)
         and not name.startswith("'")
         and not name.endswith("'")
@@ -86,20 +87,26 @@ def test_divisions_without_short_names_get_unique_sheets_with_the_full_name_insi
     assert [ws["B3"].value for ws in divisions] == [LONG, other, "กองภาพรวม"]
 
 
-def test_the_workbook_refuses_the_names_excel_refuses(tmp_path: Path) -> None:
-    """SafeWorkbook checks names with a set instead of xlsxwriter's loop over every sheet: the same rules."""
-    import pytest
-    from xlsxwriter.exceptions import DuplicateWorksheetName, InvalidWorksheetName
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.text(min_size=0, max_size=40), min_size=1, max_size=6))
+def test_xlsxwriter_takes_every_name_the_namer_gives(names: list[str]) -> None:
+    """The names are checked here, before ``add_worksheet``: xlsxwriter raises on a name Excel
+    refuses, and that would stop the report."""
+    import xlsxwriter
 
-    from kpibatch.safety import SafeWorkbook
+    namer = SheetNamer(["ภาพรวม"])
+    workbook = xlsxwriter.Workbook(None, {"in_memory": True})
+    workbook.add_worksheet("ภาพรวม")
+    for name in names:
+        workbook.add_worksheet(namer.claim(name))
 
-    workbook = SafeWorkbook(str(tmp_path / "names.xlsx"))
-    workbook.add_worksheet("กองคลัง")
-    workbook.add_worksheet()  # xlsxwriter's default name, Sheet2
-    workbook.add_worksheet("ก" * MAX_LEN)
-    for name in ["กองคลัง", "SHEET2", "a/b", "a:b", "[x]", "q?", "'quoted", "ก" * (MAX_LEN + 1), "😀" * 16]:
-        with pytest.raises((DuplicateWorksheetName, InvalidWorksheetName)):
-            workbook.add_worksheet(name)
-    workbook.add_worksheet("😀" * 15)  # 30 UTF-16 units, as Excel counts
-    workbook.close()
-    assert load(tmp_path / "names.xlsx").sheetnames == ["กองคลัง", "Sheet2", "ก" * MAX_LEN, "😀" * 15]
+
+def test_a_name_of_emoji_is_cut_to_what_excel_holds(tmp_path: Path) -> None:
+    inbox = tmp_path / "in"
+    for n, short in enumerate(("😀" * 20, "กอง😀" * 8)):
+        kpis = [kpi("1", 100, method="score", result=4)]
+        write_submission(inbox / f"{n}.xlsx", kpis, division=f"กอง {n}", short_name=short)
+    _, path = run_report(inbox, tmp_path / "out")
+    names = load(path).sheetnames[1:3]
+    assert all(valid(name) and name.endswith(ELLIPSIS) for name in names)
+    assert names[0] == "😀" * 15 + ELLIPSIS

@@ -155,7 +155,7 @@ class RoundWriter:
             return found
         with staged(self.stage, reread) as links:
             crash_point("staged")
-            for outcome in check_files(list(links), self.settings, layout=True):
+            for outcome in check_files(list(links), self.settings, for_report=True):
                 row = links[outcome.path]
                 if outcome.source is not None:
                     same = outcome.source.sha256 == row.sha256

@@ -307,7 +307,7 @@ class _Run:
     def check(self, claims: list[Claim]) -> Iterator[tuple[Claim, FileOutcome]]:
         """Each claim with its outcome, in the order of ``claims``, as the workers finish them."""
         with file_progress(len(claims), self.progress) as tick:
-            outcomes = check_files([c.path for c in claims], self.settings, layout=True)
+            outcomes = check_files([c.path for c in claims], self.settings, for_report=True)
             for claim, outcome in zip(claims, outcomes, strict=True):
                 yield claim, outcome
                 tick(outcome.name)
@@ -383,7 +383,7 @@ class _Run:
                 "division": sub.division,
                 "division_key": normalize_label(sub.division),
                 "total": str(score.total) if score.total is not None else None,
-                "scores": outcome.record_text() or division_json(score),
+                "scores": division_json(score),
             }
         else:
             folder = self.paths.rejected / now.astimezone().date().isoformat()

@@ -15,7 +15,6 @@ import jinja2
 
 from kpibatch.config import ConfigError, Settings
 from kpibatch.deliver.summary import Summary
-from kpibatch.templating import bytecode_cache
 
 LANGUAGES = ("th", "en")
 TEMPLATE_NAMES = ("subject.txt.j2", "body.txt.j2", "body.html.j2")
@@ -47,7 +46,6 @@ def environment(settings: Settings) -> jinja2.Environment:
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
-        bytecode_cache=bytecode_cache(),
     )
     env.filters["oneline"] = one_line
     return env

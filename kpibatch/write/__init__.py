@@ -4,21 +4,20 @@
 overview, one sheet per division, the KPI comparison and the issues sheet. Another kind of sheet is
 one more writer in that list (see ``kpibatch.write.context.SheetWriter``).
 
-Every string from a submission is written with ``write_string`` and the workbook is created with
-formula, URL and number conversion off, so text typed by a division can never become a formula.
+Every string from a submission is written with ``safety.write_text`` and the workbook is created with
+formula, URL and number conversion off, so text typed by a division can never become a formula or
+markup. The workbook is made through xlsxwriter's documented interface only.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from kpibatch.config import Settings
 from kpibatch.consolidate import Group
-from kpibatch.write.built import ReportWorkbook, fix_division_formats
+from kpibatch.safety import safe_workbook
 from kpibatch.write.comparison import ComparisonSheet
 from kpibatch.write.context import DivisionPage, ReportContext, SheetWriter
 from kpibatch.write.division import DivisionSheets
@@ -38,9 +37,7 @@ IN_MEMORY_SHEETS = 2000
 """Up to this many divisions, the workbook's parts are zipped from memory. xlsxwriter otherwise writes
 every part it makes (a file per sheet laid out here) to a temporary file first, and creating and
 removing a file costs about a millisecond; but the parts wait in memory until the zip is written
-(the overview, comparison and workbook parts grow by some 3 kB of XML a division, a sheet laid out
-here by 60 kB), so a larger report goes through files. Sheets the workers built are zipped as they
-came either way."""
+(a division's sheet is some 60 kB of XML), so a larger report goes through files."""
 DEFAULT_SHEETS: tuple[SheetWriter, ...] = (
     OverviewSheet(),
     DivisionSheets(),
@@ -71,40 +68,8 @@ def write_report(
     trend: Trend | None = None,
     sheets: Sequence[SheetWriter] = DEFAULT_SHEETS,
 ) -> Path:
-    with _collector_paused():
-        return _write_report(group, path, settings, generated_at, trend, sheets)
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cycle collector off while the workbook is built, the objects already alive frozen.
-
-    A report is hundreds of thousands of cells, each an object the collector would walk again and
-    again as they pile up (a quarter of the writing time at a thousand divisions, more the larger the
-    report), while nothing the writer makes is garbage before the workbook is closed.
-    """
-    enabled = gc.isenabled()
-    gc.freeze()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-        gc.unfreeze()
-
-
-def _write_report(
-    group: Group,
-    path: Path,
-    settings: Settings,
-    generated_at: dt.datetime,
-    trend: Trend | None,
-    sheets: Sequence[SheetWriter],
-) -> Path:
-    built = {id(o.score): o.sheet for o in group.accepted if o.sheet is not None}
     options = {**WORKBOOK_OPTIONS, "in_memory": len(group.divisions) <= IN_MEMORY_SHEETS}
-    workbook = ReportWorkbook(str(path), options)
+    workbook = safe_workbook(str(path), options)
     workbook.set_properties(
         {
             "title": f"สรุปผลคะแนน ปีงบประมาณ {group.fiscal_year} รอบ {group.round} เดือน",
@@ -119,9 +84,6 @@ def _write_report(
         generated_at=generated_at,
         thai_digits=settings.thai_digits,
         trend=trend,
-        built=built,
-        # before any sheet is written: the division formats take the numbers the workers gave them
-        division_formats=fix_division_formats(workbook, formats),
     )
     ctx.pages = division_pages(group, [name for sheet in sheets for name in sheet.fixed_names])
     for sheet in sheets:

@@ -18,8 +18,7 @@ from kpibatch.write.grid import Grid
 from kpibatch.write.page import setup_page
 from kpibatch.write.styles import Formats
 
-if TYPE_CHECKING:  # trend and built import this module
-    from kpibatch.write.built import BuiltSheet
+if TYPE_CHECKING:  # trend imports this module
     from kpibatch.write.trend import Trend
 
 THAI_MONTHS = (
@@ -57,10 +56,6 @@ class ReportContext:
     pages: list[DivisionPage] = field(default_factory=list)
     trend: Trend | None = None
     """Earlier rounds of the year from the ledger (``kpibatch.batch``); None for a plain run."""
-    built: dict[int, BuiltSheet] = field(default_factory=dict)
-    """Division sheets the workers built, by ``id`` of the division's score (``kpibatch.write.built``)."""
-    division_formats: str = ""
-    """Digest of this workbook's fixed division formats; a built sheet must have been built under it."""
 
     def digits(self, text: str) -> str:
         """Text the report generates (years, codes, counts) in the digits the run asked for."""

@@ -18,18 +18,14 @@ from kpibatch.model import DivisionScore, KpiScore
 from kpibatch.problems import Problem
 from kpibatch.score.rounding import q4
 from kpibatch.write import widths
-from kpibatch.write.built import BuiltSheet, SheetStyle, add_built_sheet
 from kpibatch.write.context import DivisionPage, ReportContext
 from kpibatch.write.grid import Grid
 from kpibatch.write.page import PORTRAIT_WIDTH_PX
 from kpibatch.write.sentences import reallocation_sentences
 from kpibatch.write.styles import (
-    DECIMAL_FORMAT,
-    INTEGER_FORMAT,
     OFFICER_FILL,
     SCORE_FORMAT,
     TOTAL_FILL,
-    Formats,
     plain_number_format,
 )
 
@@ -132,46 +128,8 @@ class DivisionSheets:
     fixed_names: tuple[str, ...] = ()
 
     def write(self, ctx: ReportContext) -> None:
-        # sheets the workers built (kpibatch.write.built) go in as they are, the rest are laid out here
         for page in ctx.pages:
-            built = usable_built_sheet(ctx, page.score)
-            if built is not None:
-                add_built_sheet(ctx, page, built)
-            else:
-                write_division_sheet(ctx, page)
-
-
-def usable_built_sheet(ctx: ReportContext, score: DivisionScore) -> BuiltSheet | None:
-    """The sheet a worker built for ``score``, if it was built for this report's style and formats."""
-    built = ctx.built.get(id(score))
-    style = SheetStyle(ctx.formats.font_name, ctx.formats.font_size, ctx.thai_digits)
-    if built is None or built.style != style or built.formats != ctx.division_formats:
-        return None
-    return built
-
-
-MAX_INDENT = 4
-"""KPIs nested up to this deep (1.1.1.1.1) have their indented formats made up front; a division
-with deeper ones is laid out by the main process (``kpibatch.write.built``)."""
-
-
-def division_formats(f: Formats) -> list[Any]:
-    """Every format ``_Writer`` can ask for, asked for in one fixed order (see ``kpibatch.write.built``).
-
-    A format the writer uses that is missing here makes every sheet that uses it be laid out by the
-    main process: still right, only slower, and a test lays out every kind of row to catch it.
-    """
-    made = [f.title(), f.header(), f.header(bg_color=OFFICER_FILL), f.get(text_wrap=True), f.text()]
-    made.append(f.text(bg_color=TOTAL_FILL))
-    for bold in (False, True):
-        made.append(f.text(align="center", bold=bold))
-        made += [f.text(indent=depth, bold=bold) for depth in range(MAX_INDENT + 1)]
-    # bold=False is a format of its own to xlsxwriter (its key says False, not 0)
-    for props in ({}, {"bold": False}, {"bold": True}, {"bold": True, "bg_color": TOTAL_FILL}):
-        made.append(f.text(align="center", **props))
-        for base in (SCORE_FORMAT, INTEGER_FORMAT, DECIMAL_FORMAT):
-            made.append(f.number(base, border=1, align="center", **props))
-    return made
+            write_division_sheet(ctx, page)
 
 
 class _Writer:

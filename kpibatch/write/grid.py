@@ -1,8 +1,7 @@
 """A worksheet seen as a grid of known column widths: every cell of the report is written here.
 
-Text goes in with ``write_string`` only, so nothing a division typed can become a formula, a link or
-a number. Cells are written with xlsxwriter's undecorated ``_write_*`` methods, which its public ones
-call after checking for A1 notation: the grid always has numbers, and a report is a million cells.
+Text goes in through ``safety.write_text`` only, so nothing a division typed can become a formula, a
+link, a number or markup, and text too long for a cell is cut visibly.
 
 Every row's height is set from the text it holds: neither LibreOffice nor Excel re-fits rows with
 wrapped text reliably when they open a file (LibreOffice keeps the default height, and neither fits
@@ -14,6 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from kpibatch.safety import write_text
 from kpibatch.write import widths
 
 DEFAULT_ROW_PT = 15.0
@@ -66,26 +66,26 @@ class Grid:
         if end > col:
             self.ws.merge_range(row, col, row, end, "", fmt)
         if not text:
-            self.ws._write_blank(row, col, None, fmt)  # an empty cell, not an empty string
+            self.ws.write_blank(row, col, None, fmt)  # an empty cell, not an empty string
             return
-        self.ws._write_string(row, col, text, fmt)
+        write_text(self.ws, row, col, text, fmt)
         self._fit(row, text, fmt, width, space_after)
 
     def tall_text(self, first_row: int, last_row: int, col: int, text: str, fmt: Any) -> None:
         """A string cell merged down ``first_row..last_row`` (its height is the rows' heights)."""
         self.ws.merge_range(first_row, col, last_row, col, "", fmt)
-        self.ws._write_string(first_row, col, text, fmt)
+        write_text(self.ws, first_row, col, text, fmt)
 
     def number(self, row: int, col: int, value: Decimal | float | int | None, fmt: Any, blank: Any) -> None:
         """A numeric cell, or a blank cell in ``blank``'s format when there is no value."""
         if value is None:
-            self.ws._write_blank(row, col, None, blank)
+            self.ws.write_blank(row, col, None, blank)
             return
-        self.ws._write_number(row, col, float(value), fmt)
+        self.ws.write_number(row, col, float(value), fmt)
         self.fit_lines(row, 1, fmt.font_size or self.font_size)
 
     def blank(self, row: int, col: int, fmt: Any) -> None:
-        self.ws._write_blank(row, col, None, fmt)
+        self.ws.write_blank(row, col, None, fmt)
 
     def height(self, row: int) -> float:
         return self._heights.get(row, DEFAULT_ROW_PT)

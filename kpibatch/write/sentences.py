@@ -14,7 +14,6 @@ from functools import cache
 import jinja2
 
 from kpibatch.model import Submission
-from kpibatch.templating import bytecode_cache
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,6 @@ def _environment() -> jinja2.Environment:
         autoescape=False,  # the output is a cell's plain text, not HTML
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=False,
-        bytecode_cache=bytecode_cache(),
     )
 
 

@@ -1,5 +1,9 @@
 """Excel sheet names: at most 31 characters, none of ``[]:*?/\\`` (nor ``!``), unique case-insensitively.
 
+Checked here, before ``add_worksheet``: xlsxwriter refuses a name that breaks Excel's rules by raising,
+and a division's name must never be the reason the report is not written. Length counts UTF-16 units,
+as Excel and xlsxwriter count it (an emoji is two).
+
 A division's sheet is named by its ``short_name`` when it gives one; otherwise its full name is
 shortened. Thai vowel and tone marks belong to the consonant before them, so a name is only ever cut
 between whole characters as a reader sees them, and a cut name ends with ``…`` to show it was cut.
@@ -9,6 +13,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+
+from kpibatch.safety import utf16_len
 
 MAX_LEN = 31
 ELLIPSIS = "…"
@@ -25,10 +31,13 @@ def clean_sheet_name(name: str) -> str:
 
 
 def _cut(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` characters without splitting a Thai syllable's marks off."""
-    if len(text) <= limit:
+    """``text`` cut to at most ``limit`` UTF-16 units without splitting a Thai syllable's marks off."""
+    if utf16_len(text) <= limit:
         return text
-    end = limit
+    end, used = 0, 0
+    while used + utf16_len(text[end]) <= limit:
+        used += utf16_len(text[end])
+        end += 1
     while end > 0 and unicodedata.category(text[end]) in ("Mn", "Mc", "Me"):
         end -= 1  # the character after the cut is a mark: keep its consonant with it
     while end > 0 and text[end - 1] in _LEADING_VOWELS:
@@ -39,7 +48,7 @@ def _cut(text: str, limit: int) -> str:
 def shorten(name: str, limit: int = MAX_LEN) -> str:
     """A valid sheet name for ``name``: cleaned, and cut with ``…`` when longer than ``limit``."""
     text = clean_sheet_name(name)
-    if len(text) <= limit:
+    if utf16_len(text) <= limit:
         return text
     return _cut(text, limit - len(ELLIPSIS)) + ELLIPSIS
 
