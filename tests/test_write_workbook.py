@@ -1,0 +1,59 @@
+"""The consolidated workbook through xlsxwriter's documented interface: no internal module or
+underscore name of a library imported, and the documented ``in_memory`` option changing nothing in
+the file."""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES, ROOT
+
+from kpibatch.config import Settings
+from kpibatch.consolidate import consolidate
+from kpibatch.pipeline import check_files
+from kpibatch.write import write_report
+
+NOW = dt.datetime(2020, 10, 15, 9, 30, tzinfo=dt.UTC)
+PUBLIC_XLSXWRITER = {"xlsxwriter", "xlsxwriter.exceptions", "xlsxwriter.utility"}
+"""The modules xlsxwriter's documentation names (``utility`` for its cell-notation helpers)."""
+
+
+def imports() -> list[tuple[str, str, str]]:
+    found = []
+    for path in sorted((ROOT / "kpibatch").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found += [(path.name, node.module, alias.name) for alias in node.names]
+            elif isinstance(node, ast.Import):
+                found += [(path.name, alias.name, "") for alias in node.names]
+    return found
+
+
+def test_no_internal_module_or_underscore_name_of_a_library_is_imported() -> None:
+    ours = [(f, m, n) for f, m, n in imports() if not m.startswith(("kpibatch", "__future__"))]
+    private = [
+        (f, m, n) for f, m, n in ours if n.startswith("_") or any(p.startswith("_") for p in m.split("."))
+    ]
+    internal = [(f, m, n) for f, m, n in ours if m.startswith("xlsxwriter") and m not in PUBLIC_XLSXWRITER]
+    assert private == [] and internal == []
+
+
+def test_zipped_from_memory_or_through_files_the_workbook_is_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kpibatch.write
+
+    [group] = consolidate(list(check_files(sorted(EXAMPLES.glob("*.xlsx")), Settings(), for_report=True)))
+    a = write_report(group, tmp_path / "memory.xlsx", Settings(), NOW)
+    monkeypatch.setattr(kpibatch.write, "IN_MEMORY_SHEETS", 0)
+    b = write_report(group, tmp_path / "files.xlsx", Settings(), NOW)
+
+    def members(path: Path) -> dict[str, bytes]:
+        with zipfile.ZipFile(path) as z:
+            return {name: z.read(name) for name in z.namelist()}
+
+    assert members(a) == members(b)
