@@ -48,8 +48,8 @@ def require_defused_xml() -> None:
     kpibatch's own scans (``kpibatch.read.formulas``) parse with defusedxml, and openpyxl switches to
     it only when it can import it at start-up and the environment does not set
     ``OPENPYXL_DEFUSEDXML=False``. openpyxl itself is checked when it is loaded; otherwise its own
-    rule is applied without importing it (a third of a second that ``run`` does not need: the
-    reader is python-calamine).
+    rule is applied without importing it (an import ``run`` does not need: the reader is
+    python-calamine).
     """
     import importlib.util
     import os

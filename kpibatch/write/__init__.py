@@ -31,13 +31,15 @@ WORKBOOK_OPTIONS = {
     "strings_to_formulas": False,
     "strings_to_urls": False,
     "strings_to_numbers": False,
+    # not row by row: the overview merges several cells down from one row, which xlsxwriter's
+    # constant_memory mode cannot write (the second merge would start in a row already written)
     "constant_memory": False,
 }
 IN_MEMORY_SHEETS = 2000
-"""Up to this many divisions, the workbook's parts are zipped from memory. xlsxwriter otherwise writes
-every part it makes (a file per sheet laid out here) to a temporary file first, and creating and
-removing a file costs about a millisecond; but the parts wait in memory until the zip is written
-(a division's sheet is some 60 kB of XML), so a larger report goes through files."""
+"""Up to this many divisions, the workbook's parts are zipped from memory (xlsxwriter's documented
+``in_memory`` option). xlsxwriter otherwise writes every part it makes (a file per sheet) to a
+temporary file first, which costs time for each sheet; but in memory the parts wait until the zip is
+written, so a larger report goes through files."""
 DEFAULT_SHEETS: tuple[SheetWriter, ...] = (
     OverviewSheet(),
     DivisionSheets(),
