@@ -133,7 +133,10 @@ def write_text(ws: Any, row: int, col: int, text: str, cell_format: Any) -> None
             length,
         )
     if fitted.startswith(RICH_TEXT_START):
-        ws.write_rich_string(row, col, cell_format, fitted[:1], cell_format, fitted[1:], cell_format)
+        if cell_format is None:  # runs in xlsxwriter's default font, as the cell's own
+            ws.write_rich_string(row, col, fitted[:1], fitted[1:2], fitted[2:])
+        else:
+            ws.write_rich_string(row, col, cell_format, fitted[:1], cell_format, fitted[1:], cell_format)
     else:
         ws.write_string(row, col, fitted, cell_format)
 

@@ -198,3 +198,23 @@ def test_next_round_from_an_unreadable_file_exits_3(tmp_path: Path) -> None:
     assert code == 3
     assert "[sheet-missing] old.xlsx › KPI" in text
     assert not target.exists()
+
+
+def test_next_round_keeps_a_markup_like_name_as_text(tmp_path: Path) -> None:
+    """xlsxwriter copies a string shaped ``<r>…</r>`` into the workbook as markup; a KPI name typed
+    that way must reach the next round's template as the text it was."""
+    import zipfile
+
+    typed = "<r><t>x</t></r><si><t>injected</t></si><r><t>z</t></r>"
+    previous = write_submission(
+        tmp_path / "round6.xlsx",
+        [kpi("1", 60, typed, method="score", result=4), kpi("2", 40, method="score", result=3)],
+        round_=6,
+    )
+    target = tmp_path / "round9.xlsx"
+    code, text = _run("template", "--from", str(previous), "--round", "9", "--out", str(target))
+    assert code == 0, text
+    after = read_submission(target).submission
+    assert after is not None and after.kpis[0].name == typed
+    with zipfile.ZipFile(target) as z:
+        assert "<si><t>injected" not in z.read("xl/sharedStrings.xml").decode()

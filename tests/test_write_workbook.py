@@ -42,6 +42,23 @@ def test_no_internal_module_or_underscore_name_of_a_library_is_imported() -> Non
     assert private == [] and internal == []
 
 
+def test_no_generic_write_of_a_cell() -> None:
+    """``Worksheet.write`` (and ``write_row``, ``write_column``) chooses the kind of cell from the
+    value, and xlsxwriter before 3.3.1 makes ``{=...}`` an array formula whatever the options:
+    kpibatch says what each cell is (``write_text``, ``write_number``, ``write_blank``)."""
+    found = []
+    for path in sorted((ROOT / "kpibatch").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("write", "write_row", "write_column")
+                and len(node.args) >= 3  # row, column, value: a worksheet's, not a sheet writer's
+            ):
+                found.append(f"{path.name}:{node.lineno}")
+    assert found == []
+
+
 def test_zipped_from_memory_or_through_files_the_workbook_is_the_same(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

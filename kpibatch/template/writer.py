@@ -21,6 +21,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from kpibatch import contract
 from kpibatch.model import KpiRow
+from kpibatch.safety import write_text
 from kpibatch.score import hierarchy
 from kpibatch.template import instructions
 from kpibatch.template.layout import (
@@ -132,7 +133,8 @@ def _validate(ws: Any, first: tuple[int, int], last: tuple[int, int], options: d
 
 
 def _write_value(ws: Any, row: int, col: int, value: Any, fmt: Any) -> None:
-    """Text typed by a division stays text (``write_string``); numbers stay numbers."""
+    """Text typed by a division stays text (``safety.write_text``: never a formula or markup);
+    numbers stay numbers."""
     if value is None or value == "":
         ws.write_blank(row, col, None, fmt)
     elif isinstance(value, bool):
@@ -140,7 +142,7 @@ def _write_value(ws: Any, row: int, col: int, value: Any, fmt: Any) -> None:
     elif isinstance(value, int | float | Decimal):
         ws.write_number(row, col, float(value), fmt)
     else:
-        ws.write_string(row, col, str(value), fmt)
+        write_text(ws, row, col, str(value), fmt)
 
 
 def _write_row(
