@@ -193,9 +193,10 @@ def start_method() -> str:
 
 
 def _importing_main_in_a_worker() -> bool:
-    """True while a spawned worker re-imports the caller's script (``__mp_main__``)."""
-    main = sys.modules.get("__main__")
-    return multiprocessing.parent_process() is not None and getattr(main, "__name__", "") == "__mp_main__"
+    """True while a spawned worker runs the caller's script again: multiprocessing runs it as a module
+    named ``__mp_main__``, which becomes ``__main__`` only once it has run to the end."""
+    again = sys.modules.get("__mp_main__")
+    return again is not None and again is not sys.modules.get("__main__")
 
 
 # --- the local pool -------------------------------------------------------------------------------
