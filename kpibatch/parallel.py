@@ -124,6 +124,13 @@ def check_one(
         return check_file(path, options, prechecks, sheet)  # type: ignore[arg-type]
     except WorkbookError as exc:
         return failed_outcome(path, FileUnreadable, detail=str(exc))
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except BaseException as exc:
+        # a panic in a native reader (pyo3's PanicException is a BaseException, past check_file's
+        # last line of defence): the file is rejected, as when the panic aborts the worker
+        detail = f"{type(exc).__name__}: {exc}"
+        return crashed(path, f"ตัวอ่านไฟล์ล้มเหลว ({detail})", f"the reader failed ({detail})")
 
 
 # --- the worker process ---------------------------------------------------------------------------

@@ -317,3 +317,27 @@ def test_a_plain_script_on_a_spawning_platform_is_told_what_to_add(tmp_path: Pat
     assert "scored" not in result.stdout
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("kpibatch.parallel.PoolStartError") and 'if __name__ == "__main__":' in last
+
+
+class NativePanic(BaseException):
+    """What pyo3 raises when a Rust reader panics: a BaseException, not an Exception."""
+
+
+def test_a_reader_panic_rejects_its_file_and_the_batch_goes_on(
+    mixed_inbox: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kpibatch.parallel
+
+    real = kpibatch.parallel.check_file
+
+    def panics_on_the_third(path: Path, *args: Any) -> FileOutcome:
+        if path == mixed_inbox[2]:
+            raise NativePanic("index out of bounds: the len is 78 but the index is 99999")
+        return real(path, *args)
+
+    monkeypatch.setattr(kpibatch.parallel, "check_file", panics_on_the_third)  # forked workers inherit it
+    outcomes = list(check_in_workers(mixed_inbox[:5], OPTIONS, jobs=2))
+    assert [p.code for p in outcomes[2].problems] == ["check-crashed"]
+    assert "NativePanic: index out of bounds" in outcomes[2].problems[0].message_en
+    others = [summary(o) for i, o in enumerate(outcomes) if i != 2]
+    assert others == [summary(real(p, OPTIONS)) for i, p in enumerate(mixed_inbox[:5]) if i != 2]
