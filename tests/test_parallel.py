@@ -178,7 +178,7 @@ def test_stopping_early_leaves_no_worker_behind(mixed_inbox: list[Path]) -> None
 
 
 def test_pool_starts_safely_when_other_threads_run(mixed_inbox: list[Path]) -> None:
-    """A threaded caller (a mail server in the same process) gets forkserver workers, same outcomes."""
+    """A threaded caller (a mail server in the same process) forks its workers all the same: same outcomes."""
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait, daemon=True)
     thread.start()
