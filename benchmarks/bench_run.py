@@ -18,6 +18,11 @@ deterministic for a seed), then measures for each N:
   xlsxwriter in constant-memory mode writes a workbook with the report's sheets and cells (a title, a
   heading, code, name and two numbers per KPI, a total row; an overview row per division).
 
+With ``--compare REV`` (a commit, tag or branch of this repository), that revision is exported with
+``git archive``, installed with its own dependencies into a temporary virtual environment, and its
+``kpibatch run`` is timed beside the current tree's (``run@REV``) in the same rounds, on the same
+inboxes.
+
 Each one runs in a fresh interpreter, timed from start to exit (so start-up and imports count for all
 three alike); with ``--repeat`` the fastest of the tries counts (N = 10000 is tried
 ``--repeat-large`` times, once by default: a try of the baseline takes minutes). Peak RSS
@@ -34,6 +39,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import io
 import itertools
 import json
 import os
@@ -42,6 +48,7 @@ import random
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -670,43 +677,85 @@ def _sample_tree(pid: int, every: float = 0.02) -> Iterator[_Samples]:
             thread.join()
 
 
+@dataclass(frozen=True)
+class Revision:
+    """Another commit of this repository, installed into a virtual environment of its own."""
+
+    kind: str
+    """``run@<short hash>``: its row in the table."""
+    python: Path
+    folder: Path
+    """Where it runs from: no kpibatch package or kpibatch.toml of the current tree in sight."""
+
+
+def install_revision(rev: str, work: Path, *, echo: bool = True) -> Revision:
+    """Export ``rev`` with ``git archive`` and ``pip install`` it (and its dependencies) into a venv."""
+
+    def git(*args: str) -> bytes:
+        return subprocess.run(["git", "-C", str(ROOT), *args], check=True, capture_output=True).stdout
+
+    sha = git("rev-parse", "--short", f"{rev}^{{commit}}").decode().strip()
+    folder = work / f"rev-{sha}"
+    if folder.exists():
+        shutil.rmtree(folder)
+    source = folder / "source"
+    source.mkdir(parents=True)
+    with tarfile.open(fileobj=io.BytesIO(git("archive", "--format=tar", sha))) as archive:
+        archive.extractall(source, filter="data")
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "venv", str(folder / "venv")], check=True)
+    python = folder / "venv" / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "-q", str(source)], check=True)
+    if echo:
+        print(f"{rev} ({sha}) installed in {time.perf_counter() - started:.1f} s ({folder})", flush=True)
+    return Revision(kind=f"run@{sha}", python=python, folder=folder)
+
+
+def run_command(python: str, inbox: Path, out: Path, jobs: int | None = None) -> list[str]:
+    command = [
+        python,
+        "-m",
+        "kpibatch",
+        "run",
+        "--inbox",
+        str(inbox),
+        "--out",
+        str(out),
+        "--quiet",
+        # the generated files are complete: no wait for them to settle, as for a nightly run's
+        # files that arrived during the day
+        "--stability-delay",
+        "0",
+    ]
+    return command + (["--jobs", str(jobs)] if jobs else [])
+
+
 def command_for(kind: str, inbox: Path, out: Path, jobs: int | None = None) -> list[str]:
     if kind == "run":
-        command = [
-            sys.executable,
-            "-m",
-            "kpibatch",
-            "run",
-            "--inbox",
-            str(inbox),
-            "--out",
-            str(out),
-            "--quiet",
-            # the generated files are complete: no wait for them to settle, as for a nightly run's
-            # files that arrived during the day
-            "--stability-delay",
-            "0",
-        ]
-        return command + (["--jobs", str(jobs)] if jobs else [])
+        return run_command(sys.executable, inbox, out, jobs)
     return [sys.executable, str(Path(__file__).resolve()), "--measure", kind, str(inbox), str(out)]
 
 
-def measure(kind: str, inbox: Path, out: Path, n: int, *, jobs: int | None = None) -> Measure:
-    """Run one of the three programs in a fresh interpreter; wall time and peak RSS."""
+def measure(
+    kind: str, inbox: Path, out: Path, n: int, *, jobs: int | None = None, revision: Revision | None = None
+) -> Measure:
+    """Run one of the programs in a fresh interpreter; wall time and peak RSS."""
     if out.exists():
         shutil.rmtree(out)
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
+    if revision is not None:
+        # the installed revision alone: the current tree neither on the path nor the working directory
+        command = run_command(str(revision.python), inbox, out, jobs)
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        cwd = revision.folder
+    else:
+        command = command_for(kind, inbox, out, jobs)
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        }
+        cwd = ROOT
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        command_for(kind, inbox, out, jobs),
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     with _sample_tree(proc.pid) as peak:
         _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
@@ -714,7 +763,8 @@ def measure(kind: str, inbox: Path, out: Path, n: int, *, jobs: int | None = Non
     stderr = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
     if proc.stderr:
         proc.stderr.close()
-    if (kind == "run" and proc.returncode not in (0, 3)) or (kind != "run" and proc.returncode != 0):
+    ok = (0, 3) if kind.startswith("run") else (0,)
+    if proc.returncode not in ok:
         raise RuntimeError(f"{kind} failed with exit code {proc.returncode}: {stderr[-2000:]}")
     peak_kb = max(peak.memory_kb, usage.ru_maxrss)
     cpu = max(usage.ru_utime + usage.ru_stime, sum(peak.cpu.values()))
@@ -739,14 +789,10 @@ def machine() -> str:
     memory = ""
     with contextlib.suppress(OSError), open("/proc/meminfo") as handle:
         memory = f", {int(handle.readline().split()[1]) / 1024 / 1024:.1f} GiB RAM"
-    import pandas
-    import python_calamine  # noqa: F401
-    import xlsxwriter
-
     return (
         f"{os.cpu_count()} CPU ({cpu}){memory}; {platform.system()} {platform.release()}; "
-        f"Python {platform.python_version()}; pandas {pandas.__version__}; "
-        f"xlsxwriter {xlsxwriter.__version__}; python-calamine {_version('python-calamine')}; "
+        f"Python {platform.python_version()}; pandas {_version('pandas')}; "
+        f"xlsxwriter {_version('xlsxwriter')}; python-calamine {_version('python-calamine')}; "
         f"openpyxl {_version('openpyxl')}"
     )
 
@@ -760,25 +806,39 @@ def _version(dist: str) -> str:
         return "?"
 
 
+def _kinds(rows: dict[int, dict[str, Measure]]) -> list[str]:
+    """The three programs first, then any compared revisions."""
+    others = sorted({kind for by_kind in rows.values() for kind in by_kind} - set(KINDS))
+    return [*KINDS, *others]
+
+
 def table(rows: dict[int, dict[str, Measure]]) -> str:
     lines = [
         "| N | program | wall s | files/s | ms/file | peak RSS MB | CPU s | cells written |",
         "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
+    kinds = _kinds(rows)
     for n, by_kind in sorted(rows.items()):
-        for kind in KINDS:
+        for kind in kinds:
             m = by_kind.get(kind)
             if m is not None:
                 lines.append(
                     f"| {n} | {kind} | {m.seconds:.2f} | {m.files_per_s:.0f} | {m.ms_per_file:.2f} | "
                     f"{m.peak_rss_mb:.0f} | {m.cpu_seconds:.2f} | {m.cells} |"
                 )
-    lines += ["", "| N | run/floor | baseline/run |", "| ---: | ---: | ---: |"]
+    compared = [kind for kind in kinds if kind not in KINDS]
+    header = "| N | run/floor | baseline/run |" + "".join(f" run/{kind} |" for kind in compared)
+    lines += ["", header, "| ---: |" + " ---: |" * (2 + len(compared))]
     for n, by_kind in sorted(rows.items()):
         run, floor, base = by_kind.get("run"), by_kind.get("floor"), by_kind.get("baseline")
-        rf = f"{run.seconds / floor.seconds:.2f}" if run and floor else "-"
-        br = f"{base.seconds / run.seconds:.2f}" if run and base else "-"
-        lines.append(f"| {n} | {rf} | {br} |")
+        cells = [
+            f"{run.seconds / floor.seconds:.2f}" if run and floor else "-",
+            f"{base.seconds / run.seconds:.2f}" if run and base else "-",
+        ]
+        for kind in compared:
+            other = by_kind.get(kind)
+            cells.append(f"{run.seconds / other.seconds:.2f}" if run and other else "-")
+        lines.append(f"| {n} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -796,6 +856,10 @@ def targets(rows: dict[int, dict[str, Measure]]) -> list[tuple[str, bool | None,
         if floor:
             ratio = run[1000].seconds / floor.seconds
             check("run/floor <= 2.0 at N=1000", ratio <= 2.0, f"{ratio:.2f}")
+    for kind in (k for k in _kinds(rows) if k not in KINDS):
+        if 1000 in run and kind in rows[1000]:
+            ratio = run[1000].seconds / rows[1000][kind].seconds
+            check(f"run <= 1.3 x {kind} at N=1000", ratio <= 1.3, f"{ratio:.2f}")
     ratios = {
         n: r["baseline"].seconds / r["run"].seconds for n, r in rows.items() if "baseline" in r and "run" in r
     }
@@ -836,6 +900,7 @@ def run_benchmark(
     repeat: int = 1,
     repeat_large: int = 1,
     echo: bool = True,
+    compare: Sequence[str] = (),
 ) -> dict[int, dict[str, Measure]]:
     own = work is None
     work = Path(tempfile.mkdtemp(prefix="kpibatch-bench-")) if work is None else work
@@ -849,6 +914,8 @@ def run_benchmark(
                 f"corpus: {max(sizes)} workbooks in {time.perf_counter() - started:.1f} s ({corpus})",
                 flush=True,
             )
+        revisions = {r.kind: r for r in (install_revision(rev, work, echo=echo) for rev in compare)}
+        kinds = [*kinds, *revisions]
         for n in sorted(sizes):
             tries: dict[str, list[Measure]] = {kind: [] for kind in kinds}
             rounds = repeat if n < LARGE_SIZE else repeat_large  # the large size takes minutes a try
@@ -856,10 +923,11 @@ def run_benchmark(
                 for kind in kinds:
                     # a fresh inbox for every program and try: kpibatch run files its inputs away
                     inbox = inbox_of(corpus, n, work)
-                    m = measure(kind, inbox, work / f"out-{kind}-{n}", n, jobs=jobs)
+                    out = work / f"out-{kind}-{n}"
+                    m = measure(kind, inbox, out, n, jobs=jobs, revision=revisions.get(kind))
                     tries[kind].append(m)
                     if echo:
-                        print(f"N={n:>6} {kind:<8} {m.seconds:8.2f} s {m.peak_rss_mb:7.0f} MB", flush=True)
+                        print(f"N={n:>6} {kind:<12} {m.seconds:8.2f} s {m.peak_rss_mb:7.0f} MB", flush=True)
             rows[n] = {}
             for kind, found in tries.items():
                 best = min(found, key=lambda m: m.seconds)
@@ -888,6 +956,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=1,
         help=f"the same for N = {LARGE_SIZE} (a try of the baseline takes minutes)",
     )
+    parser.add_argument(
+        "--compare",
+        metavar="REV",
+        action="append",
+        default=[],
+        help="also time kpibatch run of this git revision, installed in a temporary venv (repeatable)",
+    )
     parser.add_argument("--corpus", type=Path, help="keep generated workbooks here and reuse them")
     parser.add_argument("--results", type=Path, help="also write the table to this markdown file")
     parser.add_argument("--measure", nargs=3, metavar=("KIND", "INBOX", "OUT"), help=argparse.SUPPRESS)
@@ -908,6 +983,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         jobs=args.jobs,
         repeat=args.repeat,
         repeat_large=args.repeat_large,
+        compare=args.compare,
     )
     text = report(rows, args.seed) + f"\n\nLoad average (1 min) before and after: {load_before} / {_load()}"
     print()
@@ -932,6 +1008,8 @@ def results_markdown(text: str, args: argparse.Namespace) -> str:
         command += f" --repeat {args.repeat}"
     if args.repeat_large > 1:
         command += f" --repeat-large {args.repeat_large}"
+    for rev in args.compare:
+        command += f" --compare {rev}"
     return (
         "# Benchmark results\n\n"
         f"Machine: {machine()}.\n\n"

@@ -8,6 +8,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import hypothesis
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,6 +18,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # Test inboxes are written a moment before each run, so the drop folder's stability wait (10 s by
 # default) would only slow the suite down; the stability tests set their own delay.
 os.environ.setdefault("KPIBATCH_STABILITY_DELAY", "0")
+# How fast examples are made or checked is the machine's business, not a test's: hypothesis' deadline
+# and its too-slow health check failed the suite on a busy 2-core machine (hypothesis 6.90).
+hypothesis.settings.register_profile(
+    "kpibatch", deadline=None, suppress_health_check=[hypothesis.HealthCheck.too_slow]
+)
+hypothesis.settings.load_profile("kpibatch")
 sys.path.append(str(ROOT))  # the hostile-corpus builders in fuzz/ (after an installed kpibatch)
 
 

@@ -1,5 +1,6 @@
 """The benchmark: its generated workbooks are realistic and deterministic, its verdicts follow the
-issue's targets, and a quick N = 50 run catches a gross regression (run more than 6x the floor)."""
+issue's targets, and it runs. How fast anything is belongs to the benchmark's own runs
+(benchmarks/results.md), never to a test a busy machine can fail."""
 
 from __future__ import annotations
 
@@ -92,15 +93,33 @@ def test_targets_are_judged_as_the_issue_states() -> None:
     assert "| 1000 | run | 3.00 |" in bench.table(rows)
 
 
-def test_smoke_run_is_not_grossly_slower_than_the_floor(corpus: Path, tmp_path: Path) -> None:
-    """N = 50; the best of five tries each, so a busy CI machine does not fail it."""
-    rows = bench.run_benchmark(
-        [50], corpus=corpus, work=tmp_path, kinds=("run", "floor"), repeat=5, echo=False
-    )
-    run, floor = rows[50]["run"], rows[50]["floor"]
+def test_the_benchmark_runs_and_both_programs_write_the_report_s_cells(corpus: Path, tmp_path: Path) -> None:
+    """N = 20, one try each: kpibatch run and the floor finish and write about the same cells."""
+    rows = bench.run_benchmark([20], corpus=corpus, work=tmp_path, kinds=("run", "floor"), echo=False)
+    run, floor = rows[20]["run"], rows[20]["floor"]
     assert run.exit_code in (0, 3)  # 3: some generated divisions typed a weight wrong
-    ratio = run.seconds / floor.seconds
-    assert ratio <= 6, f"run {run.seconds:.2f} s is {ratio:.1f}x the floor {floor.seconds:.2f} s"
+    assert floor.exit_code == 0
+    assert run.seconds > 0 and run.peak_rss_mb > 0 and run.cpu_seconds > 0
+    assert 0.8 * floor.cells <= run.cells <= 1.3 * floor.cells, (run.cells, floor.cells)
+
+
+def test_a_compared_revision_gets_its_own_rows_and_target() -> None:
+    rows = {
+        1000: {
+            "run": measure("run", 3.0),
+            "floor": measure("floor", 2.0),
+            "run@306ab89": measure("run@306ab89", 2.5),
+        },
+    }
+    verdicts = {what: ok for what, ok, _ in bench.targets(rows)}
+    assert verdicts["run <= 1.3 x run@306ab89 at N=1000"] is True
+    rows[1000]["run@306ab89"] = measure("run@306ab89", 2.0)
+    verdicts = {what: ok for what, ok, _ in bench.targets(rows)}
+    assert verdicts["run <= 1.3 x run@306ab89 at N=1000"] is False
+    text = bench.table(rows)
+    assert "| 1000 | run@306ab89 | 2.00 |" in text
+    assert "| N | run/floor | baseline/run | run/run@306ab89 |" in text
+    assert "| 1000 | 1.50 | - | 1.50 |" in text
 
 
 @pytest.mark.skipif(not Path("/proc/self/smaps_rollup").exists(), reason="needs Linux /proc/PID/smaps_rollup")

@@ -3,11 +3,11 @@ that kills or stalls its worker rejected alone while the batch goes on."""
 
 from __future__ import annotations
 
-import gc
 import json
 import multiprocessing
-import pickle
 import shutil
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +20,7 @@ from workbooks import claims_whole_grid, long_workbook
 from kpibatch.cli import main
 from kpibatch.config import ConfigError, Settings, load_settings
 from kpibatch.consolidate import FileOutcome
-from kpibatch.parallel import PREFETCH, Limits, WorkerPool, check_in_workers, default_jobs
+from kpibatch.parallel import Limits, WorkerPool, check_in_workers, default_jobs
 from kpibatch.pipeline import check_file, check_files
 from kpibatch.read.precheck import Limits as PrecheckLimits
 from kpibatch.score import ScoreOptions
@@ -110,7 +110,7 @@ def test_read_ahead_stays_within_the_window(mixed_inbox: list[Path]) -> None:
             pulled += 1
             yield path
 
-    window = 2 * PREFETCH + 1  # the least a pool of two allows is what it prefetches
+    window = 3
     yielded = 0
     with WorkerPool(2, OPTIONS, window=window) as pool:
         for _ in pool.map(lazily()):
@@ -150,11 +150,19 @@ def test_a_file_over_the_time_limit_is_rejected_and_the_batch_goes_on(
     assert [summary(o) for i, o in enumerate(outcomes) if i not in (1, 7)] == expected
 
 
+@pytest.fixture(scope="module")
+def huge(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """100,000 KPI rows: a worker needs some 50 MB more to read it."""
+    return long_workbook(tmp_path_factory.mktemp("huge") / "huge.xlsx", 100_000)
+
+
 def test_a_file_over_the_memory_limit_is_rejected_and_the_batch_goes_on(
-    mixed_inbox: list[Path], slow: Path
+    mixed_inbox: list[Path], huge: Path
 ) -> None:
-    files = [mixed_inbox[0], slow, mixed_inbox[1]]
-    with WorkerPool(1, OPTIONS, Limits(memory_bytes=48 * 2**20), prechecks=UNCHECKED) as pool:
+    """A forked worker starts with every module imported, so what it adds is the file's data alone:
+    the examples need less than 8 MB more."""
+    files = [mixed_inbox[0], huge, mixed_inbox[1]]
+    with WorkerPool(1, OPTIONS, Limits(memory_bytes=16 * 2**20), prechecks=UNCHECKED) as pool:
         outcomes = list(pool.map(files))
     assert [p.code for p in outcomes[1].problems] == ["check-crashed"]
     assert [summary(o) for o in (outcomes[0], outcomes[2])] == [
@@ -170,7 +178,7 @@ def test_stopping_early_leaves_no_worker_behind(mixed_inbox: list[Path]) -> None
 
 
 def test_pool_starts_safely_when_other_threads_run(mixed_inbox: list[Path]) -> None:
-    """A threaded caller (a mail server in the same process) gets forkserver workers, same outcomes."""
+    """A threaded caller (a mail server in the same process) forks its workers all the same: same outcomes."""
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait, daemon=True)
     thread.start()
@@ -231,48 +239,105 @@ def test_cli_hostile_file_is_listed_as_rejected(examples_inbox: Path, hostile: P
     ]
 
 
-def test_equal_decimals_from_workers_share_one_object(mixed_inbox: list[Path]) -> None:
-    """What grows with N in the main process is the outcomes; repeated weights and scores are shared."""
-    with WorkerPool(2, OPTIONS) as pool:
-        outcomes = [o for o in pool.map(mixed_inbox) if o.score is not None]
-    values = [v for o in outcomes for k in o.score.kpis for v in (k.weight, k.score) if v is not None]  # type: ignore[union-attr]
-    objects: dict[str, set[int]] = {}
-    for value in values:
-        objects.setdefault(str(value), set()).add(id(value))
-    assert len(values) > 2 * len(objects)  # plenty of repeats across divisions
-    assert all(len(ids) == 1 for ids in objects.values())
+def _limit_after_freeing(megabytes: int, queue: Any) -> None:
+    """In a fresh process: free ``megabytes`` of C heap in holes, cap the memory at 64 MB more, and
+    report the free heap and the room left under the cap."""
+    import resource
+
+    from kpibatch.parallel import _limit_memory, free_heap_bytes
+
+    blocks = [bytes(4000) + bytes([i % 256]) for i in range(megabytes * 256)]  # C heap, not pymalloc
+    kept = blocks[::2]  # every other block stays: the freed ones are holes the heap cannot give back
+    del blocks
+    free = free_heap_bytes()
+    _limit_memory(64 * 2**20)
+    status = Path("/proc/self/status").read_text().splitlines()
+    size = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:"))
+    queue.put((free, resource.getrlimit(resource.RLIMIT_AS)[0] - size, len(kept)))
 
 
-def test_equal_kpi_texts_from_workers_share_one_object(mixed_inbox: list[Path]) -> None:
-    """Codes, units, methods and shared names repeat across divisions: one object each."""
-    with WorkerPool(2, OPTIONS) as pool:
-        outcomes = [o for o in pool.map(mixed_inbox) if o.score is not None]
-    texts = [v for o in outcomes for k in o.score.kpis for v in (k.code, k.unit, k.name) if v]  # type: ignore[union-attr]
-    objects: dict[str, set[int]] = {}
-    for text in texts:
-        objects.setdefault(text, set()).add(id(text))
-    assert len(texts) > 2 * len(objects)  # plenty of repeats across divisions
-    assert all(len(ids) == 1 for ids in objects.values())
+def test_heap_the_main_process_freed_counts_against_a_worker_s_memory_limit() -> None:
+    """A forked worker can fill the holes in the heap it inherits without growing its address space,
+    so they are taken off the room its limit leaves it."""
+    context = multiprocessing.get_context("spawn")  # fresh processes: little free heap to begin with
+    got = []
+    for megabytes in (0, 80):
+        queue = context.Queue()
+        child = context.Process(target=_limit_after_freeing, args=(megabytes, queue))
+        child.start()
+        got.append(queue.get(timeout=60))
+        child.join()
+    (free_before, room_before, _), (free_after, room_after, _) = got
+    freed = free_after - free_before
+    assert freed > 30 * 2**20
+    assert room_after < room_before - freed + 2**20
 
 
-def test_a_kpi_rebuilt_from_a_worker_is_the_kpi_it_sent(mixed_inbox: list[Path]) -> None:
-    """``shared_kpi`` spells out ``KpiScore``'s fields: they must stay the same, in the same order."""
-    import dataclasses
-    import inspect
-
-    from kpibatch.model import KpiScore
-    from kpibatch.parallel import dumps, shared_kpi
-
-    fields = tuple(f.name for f in dataclasses.fields(KpiScore))
-    assert tuple(inspect.signature(shared_kpi).parameters) == fields
-    [outcome] = [check_file(p, OPTIONS) for p in mixed_inbox[:1]]
-    assert outcome.score is not None
-    assert pickle.loads(dumps(outcome.score.kpis)) == outcome.score.kpis
+EXAMPLES = Path(__file__).resolve().parent.parent / "input_templates" / "examples"
 
 
-def test_outcomes_are_frozen_while_they_accumulate_and_released_after(mixed_inbox: list[Path]) -> None:
-    with WorkerPool(2, OPTIONS) as pool:
-        pool.freeze_every = 4
-        frozen = [gc.get_freeze_count() for _ in pool.map(mixed_inbox)]
-    assert frozen[0] == 0 and frozen[-1] > 0
-    assert gc.get_freeze_count() == 0
+def _run_script(tmp_path: Path, body: str) -> subprocess.CompletedProcess[str]:
+    """Run ``body`` as a plain script file, as a user would: no ``if __name__ == "__main__":``."""
+    script = tmp_path / "score_them.py"
+    script.write_text(body, encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_run_batch_works_from_a_plain_script(tmp_path: Path) -> None:
+    result = _run_script(
+        tmp_path,
+        "from pathlib import Path\n"
+        "from kpibatch.config import Settings\n"
+        "from kpibatch.pipeline import run_batch\n"
+        f"files = sorted(Path({str(EXAMPLES)!r}).glob('*.xlsx'))\n"
+        "report = run_batch(files, Path('out'), Settings(jobs=2))\n"
+        "print(len(report.accepted), len(report.rejected), report.outputs[0].workbook.name)\n",
+    )
+    assert result.returncode == 0, result.stderr
+    accepted, rejected, workbook = result.stdout.split()
+    assert (accepted, rejected) == ("6", "0")
+    results = json.loads(next((tmp_path / "out").glob("*/results.json")).read_text(encoding="utf-8"))
+    assert len(results["divisions"]) == 6 and workbook.endswith(".xlsx")
+
+
+def test_a_plain_script_on_a_spawning_platform_is_told_what_to_add(tmp_path: Path) -> None:
+    """Where workers are spawned, each imports the script again; it is stopped with advice at once."""
+    result = _run_script(
+        tmp_path,
+        "from pathlib import Path\n"
+        "from kpibatch.parallel import check_in_workers\n"
+        "from kpibatch.score import ScoreOptions\n"
+        f"files = sorted(Path({str(EXAMPLES)!r}).glob('*.xlsx'))\n"
+        "outcomes = list(check_in_workers(files, ScoreOptions(), jobs=2, method='spawn'))\n"
+        "print('scored', len(outcomes))\n",
+    )
+    assert result.returncode != 0
+    assert "scored" not in result.stdout
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("kpibatch.parallel.PoolStartError") and 'if __name__ == "__main__":' in last
+
+
+class NativePanic(BaseException):
+    """What pyo3 raises when a Rust reader panics: a BaseException, not an Exception."""
+
+
+def test_a_reader_panic_rejects_its_file_and_the_batch_goes_on(
+    mixed_inbox: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kpibatch.parallel
+
+    real = kpibatch.parallel.check_file
+
+    def panics_on_the_third(path: Path, *args: Any) -> FileOutcome:
+        if path == mixed_inbox[2]:
+            raise NativePanic("index out of bounds: the len is 78 but the index is 99999")
+        return real(path, *args)
+
+    monkeypatch.setattr(kpibatch.parallel, "check_file", panics_on_the_third)  # forked workers inherit it
+    outcomes = list(check_in_workers(mixed_inbox[:5], OPTIONS, jobs=2))
+    assert [p.code for p in outcomes[2].problems] == ["check-crashed"]
+    assert "NativePanic: index out of bounds" in outcomes[2].problems[0].message_en
+    others = [summary(o) for i, o in enumerate(outcomes) if i != 2]
+    assert others == [summary(real(p, OPTIONS)) for i, p in enumerate(mixed_inbox[:5]) if i != 2]
