@@ -172,6 +172,7 @@ def shared_kpi(
     self_score: Decimal | None,
     note: str | None,
     has_children: bool,
+    verified_result: Decimal | None,
 ) -> KpiScore:
     """A scored KPI whose texts are one object per distinct text in the main process.
 
@@ -198,6 +199,7 @@ def shared_kpi(
         self_score,
         share(note, note),  # type: ignore[arg-type]
         has_children,
+        verified_result,
     )
 
 

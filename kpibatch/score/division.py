@@ -120,6 +120,7 @@ def score_division(sub: Submission, options: ScoreOptions | None = None) -> Divi
                 self_score=self_scores.get(code),
                 note=row.note,
                 has_children=bool(kids[code]),
+                verified_result=row.verified_result if not kids[code] else None,
             )
         )
     return DivisionScore(submission=sub, kpis=tuple(kpis), total=total, warnings=tuple(warnings))
