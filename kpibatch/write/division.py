@@ -65,14 +65,15 @@ FIRST_KPI_ROW = 4
 
 @dataclass(frozen=True)
 class Layout:
-    """Which column holds what; the self-assessed columns exist only for verified submissions."""
+    """Which column holds what; the self-assessed columns exist only when a KPI has a verified result."""
 
     summary: tuple[str, ...]
     officer: tuple[str, ...]
 
     @classmethod
     def of(cls, score: DivisionScore) -> Layout:
-        verified = score.submission.has_verified_results
+        # a verified_result column left blank (every template has one) is not a verified file
+        verified = any(k.verified_result is not None for k in score.kpis)
         summary = ("code", "name", "score", *(("self_score",) if verified else ()), "weight")
         officer = (
             "verified_result" if verified else "result",
