@@ -77,7 +77,8 @@ def test_results_json_holds_the_documented_schema(tmp_path: Path) -> None:
         ]  # fmt: skip
         for got, kpi_score in zip(division["kpis"], score.kpis, strict=True):
             assert list(got) == [
-                "code", "name", "parent", "status", "result", "score", "weight", "effective_weight"
+                "code", "name", "parent", "status", "result", "verified_result", "scored", "score", "weight",
+                "effective_weight",
             ]  # fmt: skip
             assert got["parent"] == kpi_score.parent and got["code"] == kpi_score.code
             assert got["result"] == (float(kpi_score.result) if kpi_score.result is not None else None)
@@ -88,6 +89,7 @@ def test_results_json_holds_the_documented_schema(tmp_path: Path) -> None:
         ("1.2", "1", 2.0),
         ("2", None, 5.0),
     ]
+    assert [k["scored"] for k in nested["kpis"]] == [None, "result", "result", "result"]
     [rejected] = data["rejected"]
     assert rejected["file"] == "bad.xlsx"
     [error] = rejected["errors"]
