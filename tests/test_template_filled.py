@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import openpyxl
+from batchkit import copy_in, division_totals, results, settings_for
 from write_helpers import load, run_report
 
+from kpibatch.batch.runner import run_inbox
 from kpibatch.cli import main
+from kpibatch.pipeline import check_file
+from kpibatch.read.submission import column_letter
+from kpibatch.score import ScoreOptions
 from kpibatch.template.layout import DIVISION_SHEET, KPI_COLUMN_INDEX, KPI_FIRST_ROW, KPI_SHEET
 from kpibatch.write.division import FIRST_KPI_ROW, HEADING_ROW, HEADINGS
 
@@ -101,3 +107,86 @@ def test_template_with_a_verified_result_keeps_both_figures(tmp_path: Path) -> N
         "result",
     )
     assert data["divisions"][0]["total"] == 3.8  # (60·3 + 40·5) / 100
+
+
+# --- item 2: an unfilled template never replaces a real submission ---------------------------------
+
+
+def test_a_filled_template_with_no_result_is_rejected_naming_the_result_cells(tmp_path: Path) -> None:
+    template = make_template(tmp_path / "template.xlsx")
+    blank = [{k: v for k, v in item.items() if k != "result"} for item in KPIS]
+    filled = fill_template(template, tmp_path / "blank.xlsx", blank)
+    outcome = check_file(filled, ScoreOptions())
+    assert not outcome.accepted
+    [error] = outcome.errors
+    result_col = column_letter(KPI_COLUMN_INDEX["result"])
+    cells = f"{result_col}{KPI_FIRST_ROW + 1}:{result_col}{KPI_FIRST_ROW + 2}"
+    assert (error.code, error.sheet, error.cell) == ("results-empty", KPI_SHEET, cells)
+    assert cells in error.message_th and cells in error.message_en
+    assert "ผลการดำเนินงาน" in error.message_th and "result" in error.message_en
+
+    # KPIs marked not assessed need no result, but one assessed KPI with a result is enough
+    partly = fill_template(template, tmp_path / "partly.xlsx", [KPIS[0], blank[1]])
+    assert check_file(partly, ScoreOptions()).accepted
+
+
+def test_an_unfilled_next_round_template_supersedes_nothing(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    template = make_template(tmp_path / "template.xlsx")
+    real = fill_template(template, tmp_path / "drafts" / "real.xlsx", KPIS)
+    copy_in(real, settings.inbox)
+    assert run_inbox(settings).exit_code == 0
+    assert division_totals(settings.out) == {"กองทดสอบแม่แบบ": 4.4}
+
+    # the planning unit's next template for the same round, dropped back unfilled
+    unfilled = make_template(tmp_path / "drafts" / "unfilled.xlsx", "--from", str(real), "--round", "12")
+    copy_in(unfilled, settings.inbox)
+    report = run_inbox(settings)
+    assert report.exit_code == 3 and report.superseded == 0
+    assert [f.name for f in report.rejected] == ["unfilled.xlsx"]
+    data = results(settings.out)
+    assert [(d["source_file"], d["total"]) for d in data["divisions"]] == [("real.xlsx", 4.4)]
+    assert data["superseded"] == []
+    assert [e["code"] for r in data["rejected"] for e in r["errors"]] == ["results-empty"]
+
+
+def test_a_resubmission_that_blanks_a_result_is_accepted_with_a_warning(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    template = make_template(tmp_path / "template.xlsx")
+    first = fill_template(template, tmp_path / "drafts" / "first.xlsx", KPIS)
+    copy_in(first, settings.inbox)
+    assert run_inbox(settings).exit_code == 0
+
+    blanked = [KPIS[0] | {"result": 5}, {k: v for k, v in KPIS[1].items() if k != "result"}]
+    second = fill_template(template, tmp_path / "drafts" / "second.xlsx", blanked)
+    copy_in(second, settings.inbox)
+    report = run_inbox(settings)
+    assert report.exit_code == 0 and report.superseded == 1
+    assert "second.xlsx" in report.summary() and "1.2" in report.summary()
+    assert "first.xlsx" in report.summary()
+
+    [division] = results(settings.out)["divisions"]
+    assert (division["source_file"], division["total"]) == ("second.xlsx", 3.0)  # 60·5 / 100
+    [warning] = [w for w in division["warnings"] if "first.xlsx" in w]
+    assert "1.2" in warning and "1.1" not in warning
+
+    issues = load(report.outputs[0].workbook)["ปัญหา"]
+    found = [
+        [c.value for c in row] for row in issues.iter_rows(min_row=4) if row[-1].value == "results-blanked"
+    ]
+    assert len(found) == 1 and found[0][1] == "second.xlsx" and "1.2" in found[0][4]
+
+
+def test_resubmissions_in_one_library_run_compare_with_the_file_replaced(tmp_path: Path) -> None:
+    template = make_template(tmp_path / "template.xlsx")
+    old = fill_template(template, tmp_path / "in" / "a_old.xlsx", KPIS)
+    blanked = [KPIS[0], {k: v for k, v in KPIS[1].items() if k != "result"}]
+    new = fill_template(template, tmp_path / "in" / "b_new.xlsx", blanked)
+    os.utime(old, (1_600_000_000, 1_600_000_000))
+    os.utime(new, (1_600_000_100, 1_600_000_100))
+    report, _ = run_report(tmp_path / "in", tmp_path / "out")
+    [group] = [o.group for o in report.outputs]
+    [score] = group.divisions
+    assert [(w.code, w.params["kpis"]) for w in score.warnings if w.code == "results-blanked"] == [
+        ("results-blanked", "1.2")
+    ]
