@@ -572,6 +572,23 @@ class ChildOfNotAssessed(Warning_):
     template_en = "{parent} is not assessed this round, so the result of {kpi} is not counted"
 
 
+class ChildWeightsSum(Warning_):
+    """Sub-KPI weights that add up to neither the parent's weight, nor 1, nor 100: most likely a typo,
+    since the weights are only proportions inside the parent and the score does not show it."""
+
+    code = "child-weights-sum"
+    template_th = (
+        "น้ำหนักของตัวชี้วัดย่อยของข้อ {kpi} รวมได้ {total} ซึ่งไม่เท่ากับน้ำหนักของข้อ {kpi} ({weight}) "
+        "หรือ 1 หรือ 100 (คะแนนยังคิดตามสัดส่วนของน้ำหนักที่กรอก)"
+    )
+    template_en = (
+        "The sub-KPIs of {kpi} have weights that sum to {total}, not to the weight of {kpi} ({weight}), "
+        "1 or 100 (scored in proportion to the weights as typed)"
+    )
+    fix_th = "ตรวจน้ำหนักของตัวชี้วัดย่อยให้รวมเท่ากับน้ำหนักของตัวชี้วัดหลัก หรือ 1 หรือ 100"
+    fix_en = "Check the sub-KPI weights: they should add up to the parent's weight, to 1 or to 100."
+
+
 class NothingAssessed(Warning_):
     code = "nothing-assessed"
     template_th = "ไม่มีตัวชี้วัดที่ประเมินในรอบนี้ จึงไม่มีคะแนนรวม"
