@@ -12,8 +12,9 @@ import re
 import zipfile
 from collections.abc import Callable
 
-KPI_SHEET = "xl/worksheets/sheet2.xml"
-"""The KPI sheet of the shipped examples (Division, KPIs, Reallocations in that order)."""
+KPI_SHEET = "xl/worksheets/sheet3.xml"
+"""The KPI sheet of the shipped examples (the template's instructions, Division, KPIs, Reallocations
+in that order)."""
 SHARED_STRINGS = "xl/sharedStrings.xml"
 
 Edit = Callable[[str, bytes], bytes | None]
