@@ -93,6 +93,14 @@ def test_template_with_a_verified_result_keeps_both_figures(tmp_path: Path) -> N
         "น้ำหนัก",
         HEADINGS["verified_result"],
     ]
+    officer = {ws.cell(HEADING_ROW + 1, c).value: c for c in range(6, ws.max_column + 1)}
+    verified_col, own_col = officer[HEADINGS["verified_result"]], officer[HEADINGS["self_result"]]
+    first = FIRST_KPI_ROW + 1
+    # 1.1 has both figures; 1.2 only the division's, which is not shown as the committee's
+    assert [(ws.cell(r, verified_col).value, ws.cell(r, own_col).value) for r in (first, first + 1)] == [
+        (3, 4),
+        (None, 5),
+    ]
     data = json.loads(report.outputs[0].results.read_text(encoding="utf-8"))
     kpis_out = {k["code"]: k for k in data["divisions"][0]["kpis"]}
     assert (kpis_out["1.1"]["result"], kpis_out["1.1"]["verified_result"], kpis_out["1.1"]["scored"]) == (
