@@ -13,7 +13,9 @@ import zipfile
 from collections.abc import Callable
 
 KPI_SHEET = "xl/worksheets/sheet2.xml"
-"""The KPI sheet of the shipped examples (Division, KPIs, Reallocations in that order)."""
+"""The KPI sheet of a workbook with Division, KPIs and Reallocations in that order (as the tests'
+builders write it); ``kpi_sheet`` finds it in any workbook, such as the template-based examples."""
+KPI_SHEET_NAMES = ("KPIs", "ตัวชี้วัด")
 SHARED_STRINGS = "xl/sharedStrings.xml"
 
 Edit = Callable[[str, bytes], bytes | None]
@@ -30,6 +32,23 @@ def rewrite(source: bytes, edit: Edit, extra: dict[str, bytes] | None = None) ->
         for name, data in (extra or {}).items():
             zout.writestr(name, data)
     return out.getvalue()
+
+
+def kpi_sheet(source: bytes) -> str:
+    """The zip member holding the KPI sheet of the workbook ``source`` (by its name in workbook.xml)."""
+    with zipfile.ZipFile(io.BytesIO(source)) as z:
+        workbook = z.read("xl/workbook.xml").decode("utf-8")
+        rels = z.read("xl/_rels/workbook.xml.rels").decode("utf-8")
+    for name in KPI_SHEET_NAMES:
+        sheet = re.search(rf'<sheet [^>]*name="{re.escape(name)}"[^>]*/>', workbook)
+        rid = sheet and re.search(r'r:id="([^"]+)"', sheet.group(0))
+        if rid:
+            for rel in re.findall(r"<Relationship [^>]*/>", rels):
+                if f'Id="{rid.group(1)}"' in rel:
+                    target = re.search(r'Target="([^"]+)"', rel)
+                    if target:
+                        return "xl/" + target.group(1).lstrip("/").removeprefix("xl/")
+    return KPI_SHEET
 
 
 def edit_member(source: bytes, member: str, change: Callable[[bytes], bytes]) -> bytes:
@@ -117,11 +136,11 @@ def truncated(source: bytes, fraction: float = 0.6) -> bytes:
     return source[: int(len(source) * fraction)]
 
 
-def crc_damaged(source: bytes, member: str = KPI_SHEET) -> bytes:
+def crc_damaged(source: bytes, member: str | None = None) -> bytes:
     """A member stored with its bytes changed after the CRC was computed."""
     out = bytearray(source)
     with zipfile.ZipFile(io.BytesIO(source)) as z:
-        info = z.getinfo(member)
+        info = z.getinfo(member or kpi_sheet(source))
     # local header: 30 bytes + name + extra; flip a byte in the middle of the compressed data
     start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
     out[start + info.compress_size // 2] ^= 0xFF
@@ -185,14 +204,14 @@ def external_entity(source: bytes) -> bytes:
 
 def malformed_sheet(source: bytes) -> bytes:
     """The KPI sheet with its closing tags cut: a parser fails part way through."""
-    return edit_member(source, KPI_SHEET, lambda data: data[: len(data) * 2 // 3])
+    return edit_member(source, kpi_sheet(source), lambda data: data[: len(data) * 2 // 3])
 
 
 def bad_cell(source: bytes, cell: bytes = b'<c r="B5" s="2" t="s"><v>99999</v></c>') -> bytes:
     """Well-formed XML that openpyxl still fails on: a shared-string index past the table (IndexError),
     ``t="n"`` holding text (ValueError), a style index past the stylesheet (IndexError)."""
     return edit_member(
-        source, KPI_SHEET, lambda data: re.sub(rb'<c r="B5"[^>]*>.*?</c>', cell, data, count=1)
+        source, kpi_sheet(source), lambda data: re.sub(rb'<c r="B5"[^>]*>.*?</c>', cell, data, count=1)
     )
 
 
@@ -203,7 +222,7 @@ def dimension_bomb(source: bytes, ref: bytes = b"A1:XFD1048576") -> bytes:
     """A few kilobytes whose KPI sheet claims the whole grid (17 billion cells)."""
     return edit_member(
         source,
-        KPI_SHEET,
+        kpi_sheet(source),
         lambda data: re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="' + ref + b'"', data),
     )
 
@@ -218,7 +237,7 @@ def far_cell(source: bytes, ref: bytes = b"XFD1048576") -> bytes:
         cell = f'<row r="{row}"><c r="{ref.decode()}" t="n"><v>1</v></c></row>'.encode()
         return data.replace(b"</sheetData>", cell + b"</sheetData>")
 
-    return edit_member(source, KPI_SHEET, change)
+    return edit_member(source, kpi_sheet(source), change)
 
 
 def many_cells(cells: int, columns: int = 16_384) -> bytes:

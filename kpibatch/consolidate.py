@@ -7,13 +7,15 @@ division, year and round: the most recently modified one counts and the other is
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import functools
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 from kpibatch.model import DivisionScore, KpiScore, SourceFile
-from kpibatch.problems import Problem, Superseded
+from kpibatch.problems import Problem, ResultsBlanked, Superseded
 from kpibatch.text import code_key, normalize_label
 
 
@@ -80,6 +82,47 @@ def _superseded(old: FileOutcome, new: FileOutcome) -> Problem:
     )
 
 
+def reported_results(score: DivisionScore) -> set[str]:
+    """Codes of the KPIs that have a result (the division's or the committee's) in a scored file."""
+    return {k.code for k in score.kpis if not k.has_children and k.result is not None}
+
+
+def recorded_results(record: str) -> set[str]:
+    """``reported_results`` of a file from its ``results.json`` record (as the ledger stores it)."""
+    return {
+        k["code"]
+        for k in json.loads(record)["kpis"]
+        if k.get("result") is not None or k.get("verified_result") is not None
+    }
+
+
+def warn_blanked_results(group: Group, new: FileOutcome, older: str, had: set[str]) -> None:
+    """Warn when ``new`` leaves blank results that ``older``, the file it replaces, had.
+
+    A KPI now marked not assessed is left blank on purpose; an assessed one with no result scores 0,
+    which an accidental resubmission (an old copy, a half-filled template) must not do unnoticed.
+    """
+    score = new.score
+    assert score is not None
+    blank = [
+        k.code
+        for k in score.kpis
+        if not k.has_children and k.score is not None and k.result is None and k.code in had
+    ]
+    if not blank:
+        return
+    warning = ResultsBlanked(
+        file=new.name,
+        sheet=score.submission.sheets.kpis,
+        params={"kpis": ", ".join(blank), "older": older},
+    )
+    new.problems.append(warning)
+    marked = dataclasses.replace(score, warnings=(*score.warnings, warning))
+    group.divisions = [marked if d is score else d for d in group.divisions]
+    new.score = marked
+    new.record = None  # results.json encodes the entry again, with the warning
+
+
 def _recency(outcome: FileOutcome) -> tuple[float, str]:
     mtime = outcome.source.mtime if outcome.source else 0.0
     return (mtime, outcome.name)
@@ -102,12 +145,17 @@ def consolidate(outcomes: list[FileOutcome]) -> list[Group]:
         if key in latest:
             superseded.append((latest[key], key))
         latest[key] = outcome
+    replaced: dict[tuple[int, int, str], FileOutcome] = {}
     for old, key in superseded:
         groups[key[:2]].superseded.append((old, latest[key]))
+        replaced[key] = old  # by recency: the last one is the file the latest replaces
     for key, outcome in sorted(latest.items(), key=lambda item: item[1].name):
         group = groups[key[:2]]
         group.accepted.append(outcome)
         group.divisions.append(outcome.score)  # type: ignore[arg-type]
+        previous = replaced.get(key)
+        if previous is not None and previous.score is not None:
+            warn_blanked_results(group, outcome, previous.name, reported_results(previous.score))
     for outcome in outcomes:
         if outcome.accepted:
             continue

@@ -92,6 +92,7 @@ class Submission:
     short_name: str | None = None
     sheets: SheetNames = SheetNames()
     has_verified_results: bool = False
+    """At least one KPI has a verified result (a ``verified_result`` column left blank is none)."""
 
     @property
     def group(self) -> tuple[int, int]:
@@ -118,6 +119,9 @@ class KpiScore:
     self_score: Decimal | None = None
     note: str | None = None
     has_children: bool = False
+    verified_result: Decimal | None = None
+    """The committee's verified result as typed; when there is one, ``result`` is it and
+    ``self_result`` is the division's own."""
 
     @property
     def assessed(self) -> bool:

@@ -466,6 +466,24 @@ class ResultOutOfRange(Problem):
     fix_en = "Type the level or score reached, from 0 to 5."
 
 
+class ResultsEmpty(Problem):
+    """A file in which no assessed KPI has a result: most likely a template sent back unfilled.
+
+    Rejected rather than scored 0, so that it cannot replace the division's real submission."""
+
+    code = "results-empty"
+    template_th = (
+        "ไม่มีผลการดำเนินงานของตัวชี้วัดที่ประเมินในรอบนี้เลย (เซลล์ {cells} ว่างทั้งหมด) "
+        "ไฟล์นี้จึงไม่ถูกนำมาคิดคะแนนและไม่แทนที่ไฟล์ที่ส่งก่อนหน้า"
+    )
+    template_en = (
+        "No KPI assessed this round has a result (cells {cells} are all blank); the file is not scored "
+        "and does not replace an earlier submission"
+    )
+    fix_th = "กรอกผลการดำเนินงาน หรือใส่ข้อความในคอลัมน์สถานะของตัวชี้วัดที่ไม่ได้ประเมินในรอบนี้ แล้วส่งอีกครั้ง"
+    fix_en = "Type the results, or a status text for the KPIs not assessed this round, and resubmit."
+
+
 # --- the Reallocations sheet ---------------------------------------------------------------------
 
 
@@ -554,6 +572,23 @@ class ChildOfNotAssessed(Warning_):
     template_en = "{parent} is not assessed this round, so the result of {kpi} is not counted"
 
 
+class ChildWeightsSum(Warning_):
+    """Sub-KPI weights that add up to neither the parent's weight, nor 1, nor 100: most likely a typo,
+    since the weights are only proportions inside the parent and the score does not show it."""
+
+    code = "child-weights-sum"
+    template_th = (
+        "น้ำหนักของตัวชี้วัดย่อยของข้อ {kpi} รวมได้ {total} ซึ่งไม่เท่ากับน้ำหนักของข้อ {kpi} ({weight}) "
+        "หรือ 1 หรือ 100 (คะแนนยังคิดตามสัดส่วนของน้ำหนักที่กรอก)"
+    )
+    template_en = (
+        "The sub-KPIs of {kpi} have weights that sum to {total}, not to the weight of {kpi} ({weight}), "
+        "1 or 100 (scored in proportion to the weights as typed)"
+    )
+    fix_th = "ตรวจน้ำหนักของตัวชี้วัดย่อยให้รวมเท่ากับน้ำหนักของตัวชี้วัดหลัก หรือ 1 หรือ 100"
+    fix_en = "Check the sub-KPI weights: they should add up to the parent's weight, to 1 or to 100."
+
+
 class NothingAssessed(Warning_):
     code = "nothing-assessed"
     template_th = "ไม่มีตัวชี้วัดที่ประเมินในรอบนี้ จึงไม่มีคะแนนรวม"
@@ -574,6 +609,18 @@ class TextTooLong(Warning_):
     template_en = "{field_en} is {length} characters long, more than Excel holds ({limit}); it was cut"
     fix_th = "ย่อข้อความให้สั้นลง"
     fix_en = "Shorten the text."
+
+
+class ResultsBlanked(Warning_):
+    """A resubmission that leaves blank results the file it replaces had (they now score 0)."""
+
+    code = "results-blanked"
+    template_th = "ไฟล์นี้เว้นว่างผลของตัวชี้วัด {kpis} ซึ่งไฟล์ {older} ที่ถูกแทนที่มีผลไว้ ตัวชี้วัดเหล่านี้จึงได้คะแนน 0"
+    template_en = (
+        "This file leaves blank the results of {kpis}, which {older} (the file it replaces) had; they score 0"
+    )
+    fix_th = "ถ้าไม่ได้ตั้งใจ ให้กรอกผลของตัวชี้วัดเหล่านี้แล้วส่งไฟล์อีกครั้ง"
+    fix_en = "If that was not intended, type those results and resubmit the file."
 
 
 class Superseded(Warning_):

@@ -10,11 +10,20 @@ from pathlib import Path
 from typing import Any
 
 from kpibatch.consolidate import FileOutcome, Group
-from kpibatch.model import DivisionScore
+from kpibatch.model import DivisionScore, KpiScore
 
 
 def _num(value: Decimal | None) -> float | None:
     return float(value) if value is not None else None
+
+
+def _scored(kpi: KpiScore) -> str | None:
+    """Which figure the KPI's score was computed from: the committee's, the division's, or none."""
+    if kpi.has_children or kpi.score is None:
+        return None
+    if kpi.verified_result is not None:
+        return "verified_result"
+    return "result" if kpi.result is not None else None
 
 
 def division_dict(score: DivisionScore) -> dict[str, Any]:
@@ -32,7 +41,9 @@ def division_dict(score: DivisionScore) -> dict[str, Any]:
                 "name": k.name,
                 "parent": k.parent,
                 "status": k.status,
-                "result": _num(k.result),
+                "result": _num(k.self_result if k.verified_result is not None else k.result),
+                "verified_result": _num(k.verified_result),
+                "scored": _scored(k),
                 "score": _num(k.score),
                 "weight": _num(k.weight),
                 "effective_weight": _num(k.effective_weight),

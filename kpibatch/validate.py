@@ -26,6 +26,7 @@ from kpibatch.problems import (
     ReallocationUnknownCode,
     ReallocationWeightInvalid,
     ResultOutOfRange,
+    ResultsEmpty,
     WeightMissing,
     WeightNegative,
     WeightSum,
@@ -89,8 +90,23 @@ def validate(sub: Submission, already: Iterable[Problem] = ()) -> list[Problem]:
                 gap_en=f"{_fmt(abs(gap))} {'short' if short else 'over'}",
             )
 
+    leaves = [row for code, row in rows.items() if assessed[code] and not kids[code]]
+    unreadable = any((kpi_sheet, row.cells.get(k, "")) in reported for row in leaves for k in _RESULTS)
+    if leaves and not unreadable and all(row.scored_result is None for row in leaves):
+        add(ResultsEmpty, _result_cells(leaves), cells=_result_cells(leaves))
+
     problems += _check_reallocations(sub, rows, parent_of, assessed)
     return problems
+
+
+_RESULTS = ("result", "verified_result")
+
+
+def _result_cells(leaves: list[KpiRow]) -> str:
+    """The result column's cells of ``leaves`` (``L5:L40``), or their code cells without one."""
+    column = "result" if "result" in leaves[0].cells else "code"
+    first, last = leaves[0].cells.get(column, ""), leaves[-1].cells.get(column, "")
+    return f"{first}:{last}" if first != last else first
 
 
 def _check_criteria(row: KpiRow, is_assessed: bool, add: object) -> None:

@@ -2,10 +2,14 @@
 
 Usage:  python scripts/make_examples.py [--seed ../shared/seed_divisions_2563.json] [--out DIR]
 
-Each KPI gets realistic criteria (milestones, percent thresholds, lower-is-better rates, counts) and a
-result that reproduces the printed score, and the six files use the contract's different spellings
-(English and Thai labels, Thai digits, percent cells, Common-era years) so the examples exercise the
-reader too. The program never reads the seed; only this script and the golden tests do.
+Each example walks the path a division walks: the blank template ``kpibatch template`` writes, filled
+in its yellow cells the way a clerk types them (codes as text, numbers as numbers, percentages as
+percent cells, drop-down labels, status texts, reallocation rows), then opened and saved by
+LibreOffice headless, which recalculates the template's formulas and stores their values as any
+spreadsheet program leaves them. Each KPI gets realistic criteria (milestones, percent thresholds,
+lower-is-better rates, counts) and a result that reproduces the printed score. The files differ the
+ways clerks differ (Thai-digit codes, percent cells, notes). LibreOffice (soffice) must be installed.
+The program never reads the seed; only this script and the golden tests do.
 """
 
 from __future__ import annotations
@@ -14,115 +18,38 @@ import argparse
 import datetime as dt
 import hashlib
 import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
-import xlsxwriter
+import openpyxl
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SEED = ROOT.parent / "shared" / "seed_divisions_2563.json"
 DEFAULT_OUT = ROOT / "input_templates" / "examples"
 THAI = str.maketrans("0123456789", "๐๑๒๓๔๕๖๗๘๙")
 FIXED_TIME = dt.datetime(2020, 10, 15, 9, 0, 0)
+SOFFICE_TIMEOUT_S = 300
 
 PERCENT_SETS = [(74, 77, 80, 83, 86), (80, 85, 90, 95, 100), (92, 93, 94, 95, 96), (60, 70, 80, 90, 100)]
 LOWER_SET = (5, 4, 3, 2, 1)
 COUNT_SETS = [(4, 6, 8, 10, 12), (600, 700, 800, 900, 1000), (1, 2, 3, 4, 5)]
 
-# Per-file spelling of the contract: sheet names, header language, how numbers are typed.
+# How each division's clerk fills the template: short name, percentages typed as 87.5% (a percent
+# cell) or as 87.5, codes in Thai digits, notes beside KPIs not assessed.
 STYLES: list[dict[str, Any]] = [
-    {
-        "file": "01_secretariat.xlsx",
-        "lang": "en",
-        "short": "สลก.",
-        "year": 2563,
-        "round": 12,
-        "title_rows": 2,
-        "numbers": "plain",
-    },
-    {
-        "file": "02_enforcement_appraisal.xlsx",
-        "lang": "th",
-        "short": None,
-        "year": "๒๕๖๓",
-        "round": "รอบ ๑๒ เดือน",
-        "title_rows": 0,
-        "numbers": "thai_text",
-    },
-    {
-        "file": "03_human_resources.xlsx",
-        "lang": "both",
-        "short": "กบค.",
-        "year": 2020,
-        "round": "12",
-        "title_rows": 1,
-        "numbers": "percent_cells",
-    },
-    {
-        "file": "04_bankruptcy_assets.xlsx",
-        "lang": "th",
-        "short": None,
-        "year": 2563,
-        "round": 12,
-        "title_rows": 0,
-        "numbers": "percent_text",
-        "thai_codes": True,
-    },
-    {
-        "file": "05_finance.xlsx",
-        "lang": "en",
-        "short": "กค.",
-        "year": "2563",
-        "round": 12,
-        "title_rows": 0,
-        "numbers": "percent_cells",
-    },
-    {
-        "file": "06_ict_centre.xlsx",
-        "lang": "both",
-        "short": "ศทส.",
-        "year": 2563,
-        "round": "12 เดือน",
-        "title_rows": 3,
-        "numbers": "plain",
-        "extra_column": True,
-    },
+    {"file": "01_secretariat.xlsx", "short": "สลก.", "percent_cells": False},
+    {"file": "02_enforcement_appraisal.xlsx", "short": None, "percent_cells": False, "notes": True},
+    {"file": "03_human_resources.xlsx", "short": "กบค.", "percent_cells": True},
+    {"file": "04_bankruptcy_assets.xlsx", "short": None, "percent_cells": True, "thai_codes": True},
+    {"file": "05_finance.xlsx", "short": "กค.", "percent_cells": True, "notes": True},
+    {"file": "06_ict_centre.xlsx", "short": "ศทส.", "percent_cells": False, "thai_codes": True},
 ]
-
-SHEETS = {
-    "en": ("Division", "KPIs", "Reallocations"),
-    "th": ("หน่วยงาน", "ตัวชี้วัด", "การโอนน้ำหนัก"),
-    "both": ("Division", "ตัวชี้วัด", "Reallocations"),
-}
-KPI_HEADERS = {
-    "code": ("code", "ตัวชี้วัด"),
-    "name": ("name", "รายละเอียดตัวชี้วัด"),
-    "unit": ("unit", "หน่วยวัด"),
-    "weight": ("weight", "น้ำหนัก"),
-    "method": ("method", "วิธีให้คะแนน"),
-    "direction": ("direction", "ทิศทาง"),
-    **{f"level{k}": (f"level{k}", f"ระดับ {k}") for k in range(1, 6)},
-    "result": ("result", "ผลการดำเนินงาน"),
-    "status": ("status", "สถานะ"),
-    "note": ("note", "หมายเหตุ"),
-}
-DIVISION_KEYS = {
-    "division": ("division", "ชื่อหน่วยงาน"),
-    "short_name": ("short_name", "ชื่อย่อ"),
-    "fiscal_year": ("fiscal_year", "ปีงบประมาณ"),
-    "round": ("round", "รอบการประเมิน"),
-}
-REALLOC_HEADERS = {
-    "from": ("from", "จากข้อ"),
-    "to": ("to", "ไปข้อ"),
-    "weight": ("weight", "น้ำหนัก"),
-    "reason": ("reason", "เหตุผล"),
-}
-
-
-def label(pair: tuple[str, str], lang: str) -> str:
-    en, th = pair
-    return {"en": en, "th": th, "both": f"{th} / {en}"}[lang]
+REASON = "ไม่ได้ประเมินในรอบ ๑๒ เดือน"
 
 
 def pick(key: str, options: list[Any]) -> Any:
@@ -192,96 +119,119 @@ def criteria(kpi: dict[str, Any], division: str) -> dict[str, Any]:
     }
 
 
-def build(seed: dict[str, Any], style: dict[str, Any], out: Path) -> Path:
-    path = out / style["file"]
-    lang = style["lang"]
-    wb = xlsxwriter.Workbook(
-        str(path), {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False}
+def template(path: Path) -> Path:
+    """The blank template, as ``kpibatch template --out PATH`` writes it (fixed creation time)."""
+    sys.path.insert(0, str(ROOT))
+    from kpibatch.config import Settings
+    from kpibatch.template import TemplateSpec, write_template
+
+    defaults = Settings()
+    return write_template(
+        path, TemplateSpec(), font_name=defaults.font_name, font_size=defaults.font_size, created=FIXED_TIME
     )
-    wb.set_properties({"created": FIXED_TIME, "author": seed["division"]})
-    font = {"font_name": "TH Sarabun New", "font_size": 14}
-    bold = wb.add_format({**font, "bold": True, "bg_color": "#D9E1F2", "border": 1, "text_wrap": True})
-    text = wb.add_format({**font, "num_format": "@"})
-    plain = wb.add_format(font)
-    percent = wb.add_format({**font, "num_format": "0.00%"})
-    division_sheet, kpi_sheet, realloc_sheet = SHEETS[lang]
 
-    ws = wb.add_worksheet(division_sheet)
-    ws.set_column(0, 0, 22)
-    ws.set_column(1, 1, 60)
-    pairs = [
-        ("division", seed["division"]),
-        ("short_name", style["short"]),
-        ("fiscal_year", style["year"]),
-        ("round", style["round"]),
-    ]
-    for r, (key, value) in enumerate(pairs):
-        ws.write_string(r, 0, label(DIVISION_KEYS[key], lang), bold)
-        if value is None:
-            continue
-        if isinstance(value, str):
-            ws.write_string(r, 1, value, text)
-        else:
-            ws.write_number(r, 1, value, plain)
 
-    ws = wb.add_worksheet(kpi_sheet)
-    columns = list(KPI_HEADERS)
-    if style.get("extra_column"):
-        columns.insert(4, "owner")
-    top = style["title_rows"]
-    for r in range(top):
-        ws.write_string(r, 0, f"ตัวชี้วัดตามคำรับรองการปฏิบัติราชการ ปีงบประมาณ พ.ศ. ๒๕๖๓ ({r + 1})", plain)
-    for c, column in enumerate(columns):
-        caption = "ผู้รับผิดชอบ / owner" if column == "owner" else label(KPI_HEADERS[column], lang)
-        ws.write_string(top, c, caption, bold)
-    ws.set_column(1, 1, 60)
-    numbers = style["numbers"]
-    for i, kpi in enumerate(seed["kpis"], start=top + 1):
+def fill(blank: Path, seed: dict[str, Any], style: dict[str, Any], target: Path) -> Path:
+    """Type one division's summary into the template's yellow cells, as a clerk does."""
+    from kpibatch.template.layout import (
+        DIRECTION_CHOICES,
+        DIVISION_FIRST_ROW,
+        DIVISION_KEYS,
+        DIVISION_SHEET,
+        KPI_COLUMN_INDEX,
+        KPI_FIRST_ROW,
+        KPI_SHEET,
+        METHOD_CHOICES,
+        REALLOCATION_COLUMNS,
+        REALLOCATION_FIRST_ROW,
+        REALLOCATION_SHEET,
+    )
+
+    wb = openpyxl.load_workbook(blank)
+    wb.properties.creator = seed["division"]
+    details = wb[DIVISION_SHEET]
+    typed = {"division": seed["division"], "short_name": style["short"], "fiscal_year": 2563, "round": 12}
+    for i, key in enumerate(DIVISION_KEYS):
+        details.cell(DIVISION_FIRST_ROW + i + 1, 2).value = typed[key]
+
+    def code(text: str) -> str:
+        return text.translate(THAI) if style.get("thai_codes") else text
+
+    ws = wb[KPI_SHEET]
+    moved_to = {m["from"]: m["to"] for m in seed["reallocations"]}
+    for row, kpi in enumerate(seed["kpis"], start=KPI_FIRST_ROW + 1):
         spec = criteria(kpi, seed["division"])
-        code = kpi["code"].translate(THAI) if style.get("thai_codes") else kpi["code"]
-        cells: dict[str, Any] = {
-            "code": code,
-            "name": kpi["name"],
-            "unit": spec["unit"],
-            "weight": kpi["original_weight"],
-            "method": spec["method"],
-            "direction": {"lower": "น้อย", "higher": "มาก"}.get(spec["direction"] or ""),
-            "status": kpi["status"],
-            "owner": seed["division"],
-        }
-        for k, value in enumerate(spec["levels"], start=1):
-            cells[f"level{k}"] = value
-        cells["result"] = spec["result"] if kpi["status"] is None else None
-        for c, column in enumerate(columns):
-            value = cells.get(column)
-            if value is None or value == "":
-                continue
-            as_percent = spec["kind"] == "percent" and (column == "result" or column.startswith("level"))
-            if isinstance(value, str):
-                ws.write_string(i, c, value, text)
-            elif as_percent and numbers == "percent_cells":
-                ws.write_number(i, c, value / 100, percent)
-            elif as_percent and numbers == "percent_text":
-                ws.write_string(i, c, f"{value:g}%", text)
-            elif column == "result" and numbers == "thai_text":
-                shown = f"{value:,.2f}" if spec["kind"] == "count" else f"{value:g}"
-                ws.write_string(i, c, shown.translate(THAI), text)
-            elif column == "result" and spec["kind"] == "count" and value >= 1000:
-                ws.write_string(i, c, f"{value:,}", text)
-            else:
-                ws.write_number(i, c, value, plain)
+        assessed = kpi["status"] is None
 
-    if seed["reallocations"]:
-        ws = wb.add_worksheet(realloc_sheet)
-        for c, column in enumerate(REALLOC_HEADERS):
-            ws.write_string(0, c, label(REALLOC_HEADERS[column], lang), bold)
-        for r, move in enumerate(seed["reallocations"], start=1):
-            ws.write_string(r, 0, move["from"], text)
-            ws.write_string(r, 1, move["to"], text)
-            ws.write_number(r, 2, move["weight"], plain)
-            ws.write_string(r, 3, "ไม่ได้ประเมินในรอบ ๑๒ เดือน", text)
-    wb.close()
-    return path
+        def put(key: str, value: Any, *, percent: bool = False, row: int = row) -> None:
+            if value is None:
+                return
+            cell = ws.cell(row, KPI_COLUMN_INDEX[key] + 1)
+            if percent and style["percent_cells"]:
+                # typed as 87.5% in Excel or LibreOffice: the cell holds 0.875 and shows a percentage
+                cell.value, cell.number_format = value / 100, "0.0%"
+            else:
+                cell.value = value
+
+        put("code", code(kpi["code"]))
+        put("name", kpi["name"])
+        put("unit", spec["unit"])
+        put("weight", kpi["original_weight"])
+        put("method", METHOD_CHOICES[spec["method"]])
+        put("direction", DIRECTION_CHOICES.get(spec["direction"] or ""))
+        for k, value in enumerate(spec["levels"], start=1):
+            put(f"level{k}", value, percent=spec["kind"] == "percent")
+        if assessed:
+            put("result", spec["result"], percent=spec["kind"] == "percent")
+        else:
+            put("status", kpi["status"])
+            if style.get("notes") and kpi["code"] in moved_to:
+                put("note", f"โอนน้ำหนักไปข้อ {code(moved_to[kpi['code']])}")
+
+    moves = wb[REALLOCATION_SHEET]
+    columns = {column.key: i + 1 for i, column in enumerate(REALLOCATION_COLUMNS)}
+    for row, move in enumerate(seed["reallocations"], start=REALLOCATION_FIRST_ROW + 1):
+        moves.cell(row, columns["from"]).value = code(move["from"])
+        moves.cell(row, columns["to"]).value = code(move["to"])
+        moves.cell(row, columns["weight"]).value = move["weight"]
+        moves.cell(row, columns["reason"]).value = REASON
+    wb.save(target)
+    return target
+
+
+def soffice() -> str:
+    found = shutil.which("soffice") or shutil.which("libreoffice")
+    if found is None:
+        raise SystemExit("LibreOffice (soffice) is needed to recalculate the filled templates")
+    return found
+
+
+def recalculate(files: list[Path], out: Path, scratch: Path) -> list[Path]:
+    """Open and save ``files`` in LibreOffice headless (a private profile), which stores every
+    formula's calculated value as a clerk's save does; the results go to ``out``."""
+    converted = scratch / "recalculated"
+    subprocess.run(
+        [
+            soffice(),
+            f"-env:UserInstallation={(scratch / 'profile').as_uri()}",
+            "--headless",
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+            str(converted),
+            *map(str, files),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=SOFFICE_TIMEOUT_S,
+        env={**os.environ, "HOME": str(scratch)},
+    )
+    written = []
+    for path in files:
+        target = out / path.name
+        shutil.copyfile(converted / path.name, target)
+        written.append(target)
+    return written
 
 
 def main() -> None:
@@ -291,8 +241,16 @@ def main() -> None:
     args = parser.parse_args()
     seeds = json.loads(args.seed.read_text(encoding="utf-8"))
     args.out.mkdir(parents=True, exist_ok=True)
-    for seed, style in zip(seeds, STYLES, strict=True):
-        print(build(seed, style, args.out))
+    with tempfile.TemporaryDirectory(prefix="kpibatch-examples-") as tmp:
+        scratch = Path(tmp)
+        blank = template(scratch / "kpi_template.xlsx")
+        (scratch / "filled").mkdir()
+        filled = [
+            fill(blank, seed, style, scratch / "filled" / style["file"])
+            for seed, style in zip(seeds, STYLES, strict=True)
+        ]
+        for path in recalculate(filled, args.out, scratch):
+            print(path)
 
 
 if __name__ == "__main__":

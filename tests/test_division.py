@@ -118,8 +118,8 @@ def test_parent_marked_not_assessed_takes_its_children_out(tmp_path: Path) -> No
     rows = [
         kpi("1", 80, method="score", result=4),
         kpi("2", 20, status="รายงานรอบ ๑๒ เดือน"),
-        kpi("2.1", 1, method="score", result=5),
-        kpi("2.2", 1, method="score"),
+        kpi("2.1", 0.5, method="score", result=5),
+        kpi("2.2", 0.5, method="score"),
     ]
     path = write_submission(tmp_path / "p.xlsx", rows, reallocations=[{"from": "2", "to": "1", "weight": 20}])
     outcome = check_file(path, ScoreOptions())

@@ -85,7 +85,7 @@ def test_each_case_is_rejected_with_its_reason(
 
 def test_the_dimension_bomb_is_small_and_named_by_its_range(tmp_path: Path) -> None:
     data = corpus.dimension_bomb(SOURCE)
-    assert len(data) < 10_000
+    assert len(data) < 100_000  # a filled template of some 50 kB
     path = put(tmp_path, "bomb.xlsx", data)
     [problem] = precheck(path)
     assert (problem.sheet, problem.cell) == ("KPIs", "A1:XFD1048576")
@@ -117,10 +117,14 @@ def test_extent_counts_rows_and_cells_without_references(tmp_path: Path) -> None
         rows = b"<row><c><v>1</v></c></row>" * 30
         return data.replace(b"</sheetData>", rows + b"</sheetData>")
 
-    path = put(tmp_path, "rows.xlsx", corpus.edit_member(SOURCE, corpus.KPI_SHEET, rows_only))
-    assert codes(path, Limits(max_rows=54)) == []  # 24 rows declared and written, 30 more without r=
-    [problem] = precheck(path, Limits(max_rows=53))
-    assert (problem.code, problem.cell) == ("sheet-extent-too-large", "54:54")
+    with zipfile.ZipFile(io.BytesIO(SOURCE)) as book:
+        written = book.read(corpus.kpi_sheet(SOURCE)).count(b"<row ")
+    path = put(tmp_path, "rows.xlsx", corpus.edit_member(SOURCE, corpus.kpi_sheet(SOURCE), rows_only))
+    # the rows declared and written, and 30 more without r=
+    assert codes(path, Limits(max_rows=written + 30)) == []
+    [problem] = precheck(path, Limits(max_rows=written + 29))
+    last = written + 30
+    assert (problem.code, problem.cell) == ("sheet-extent-too-large", f"{last}:{last}")
 
 
 def test_namespace_prefixes_and_single_quotes_do_not_hide_a_far_cell(tmp_path: Path) -> None:
@@ -129,7 +133,7 @@ def test_namespace_prefixes_and_single_quotes_do_not_hide_a_far_cell(tmp_path: P
             b"</sheetData>", b"<x:row r='3'><x:c r='IW3'><x:v>1</x:v></x:c></x:row></sheetData>"
         )
 
-    path = put(tmp_path, "prefixed.xlsx", corpus.edit_member(SOURCE, corpus.KPI_SHEET, prefixed))
+    path = put(tmp_path, "prefixed.xlsx", corpus.edit_member(SOURCE, corpus.kpi_sheet(SOURCE), prefixed))
     [problem] = precheck(path)
     assert problem.code == "sheet-extent-too-large" and problem.cell == "IW3"
 
@@ -139,7 +143,7 @@ def test_a_decoy_attribute_does_not_hide_the_real_reference(tmp_path: Path) -> N
         cell = b'<row r="3"><c s:r="A3" r="XFD3"><v>1</v></c></row>'
         return data.replace(b"</sheetData>", cell + b"</sheetData>")
 
-    path = put(tmp_path, "decoy.xlsx", corpus.edit_member(SOURCE, corpus.KPI_SHEET, decoy))
+    path = put(tmp_path, "decoy.xlsx", corpus.edit_member(SOURCE, corpus.kpi_sheet(SOURCE), decoy))
     assert codes(path) == ["sheet-extent-too-large"]
 
 
@@ -306,7 +310,9 @@ def test_the_quick_scan_decides_as_the_tag_walk(
     import kpibatch.read.precheck as module
 
     limits = Limits(max_rows=5_000, max_columns=200)
-    path = put(tmp_path, "s.xlsx", corpus.edit_member(SOURCE, corpus.KPI_SHEET, lambda _: SHEETS[name]))
+    path = put(
+        tmp_path, "s.xlsx", corpus.edit_member(SOURCE, corpus.kpi_sheet(SOURCE), lambda _: SHEETS[name])
+    )
     quick = [p.to_dict() for p in precheck(path, limits)]
     with monkeypatch.context() as patched:
         walks: list[str] = []

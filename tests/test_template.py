@@ -145,8 +145,10 @@ def test_version_is_a_hidden_defined_name(blank: openpyxl.Workbook) -> None:
 
 def test_weight_check_turns_red_unless_the_top_level_is_100(blank: openpyxl.Workbook) -> None:
     kpis = blank[KPI_SHEET]
-    assert kpis["D2"].value == "=SUMPRODUCT($D$5:$D$204,$P$5:$P$204)"
-    assert 'LEFT($A5,LEN($A$5:$A$204)+1)=$A$5:$A$204&"."' in kpis["P5"].value
+    # the weights and codes as the reader reads them (hidden columns S and R), on top-level rows (P)
+    assert kpis["D2"].value == "=SUMPRODUCT($S$5:$S$204,$P$5:$P$204)"
+    assert 'LEFT($R5,LEN($R$5:$R$204)+1)=$R$5:$R$204&"."' in kpis["P5"].value
+    assert kpis["S5"].value.startswith("=IF(ISNUMBER($D5),") and "$A5" in kpis["Q5"].value
     rules = {
         (str(rng.sqref), rule.formula[0]): rule.dxf.fill.bgColor.rgb
         for rng in kpis.conditional_formatting

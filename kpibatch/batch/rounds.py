@@ -22,7 +22,7 @@ from kpibatch.batch.files import has_bytes, remove_scratch
 from kpibatch.batch.ledger import Ledger, ReportRow, SubmissionRow, iso
 from kpibatch.batch.runlog import log
 from kpibatch.config import Settings
-from kpibatch.consolidate import FileOutcome, Group, consolidate
+from kpibatch.consolidate import FileOutcome, Group, consolidate, recorded_results, warn_blanked_results
 from kpibatch.model import SourceFile
 from kpibatch.pipeline import GroupOutput, check_files, write_group
 from kpibatch.text import normalize_label
@@ -113,6 +113,10 @@ class RoundWriter:
             newer = outcomes.get(self._latest(row).id)
             if newer is not None and newer.accepted:
                 group.superseded.append((_pseudo_outcome(row), newer))
+                if row.superseded_by == self._latest(row).id:  # the file the current one replaced
+                    record = self.ledger.get(row.id).scores
+                    if record is not None:
+                        warn_blanked_results(group, newer, row.file_name, recorded_results(record))
         for row in current:
             if not outcomes[row.id].accepted:
                 log.warning("archived submission #%s (%s) no longer passes validation", row.id, row.file_name)

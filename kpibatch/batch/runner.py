@@ -150,6 +150,15 @@ class BatchReport:
         )
         if self.waiting:
             line += f", {len(self.waiting)} waiting"
+        blanked = [
+            p
+            for o in self.outputs
+            for a in o.group.accepted
+            for p in a.problems
+            if p.code == "results-blanked"
+        ]
+        for problem in blanked:
+            line += f"; {problem.file}: {problem.message_en}"
         outputs = ", ".join(str(o.workbook) for o in self.outputs) or "no report changed"
         return f"{line}; output: {outputs}"
 

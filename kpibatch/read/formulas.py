@@ -114,6 +114,9 @@ class _Scanner(DefusedExpatParser):
     def reset(self) -> None:
         super().reset()  # installs the guards on a fresh expat parser
         parser = self._parser
+        # one text event per formula instead of one per entity and line (&quot; splits the text):
+        # a filled template's helper formulas are long and quote-heavy
+        parser.buffer_text = True
         parser.StartElementHandler = self._start
         parser.EndElementHandler = self._end
         parser.CharacterDataHandler = self._text

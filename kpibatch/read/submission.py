@@ -310,7 +310,9 @@ def _read_kpis(sheet: RawSheet, out: _Collector) -> tuple[list[KpiRow], bool] | 
         row = _read_kpi_row(sheet, r, columns, out)
         if row is not None:
             rows.append(row)
-    return rows, "verified_result" in columns
+    # The template always has the column; only a verified result typed in it makes the file a
+    # verified one (the printed summary then shows the self-assessed score beside it).
+    return rows, any(row.verified_result is not None for row in rows)
 
 
 def _number(sheet: RawSheet, r: int, c: int | None, field_name: str, out: _Collector) -> Decimal | None:

@@ -12,6 +12,7 @@ from decimal import Decimal
 from kpibatch.model import DivisionScore, KpiRow, KpiScore, Submission
 from kpibatch.problems import (
     ChildOfNotAssessed,
+    ChildWeightsSum,
     NoAssessedChildren,
     NothingAssessed,
     ParentValueIgnored,
@@ -91,6 +92,10 @@ def score_division(sub: Submission, options: ScoreOptions | None = None) -> Divi
         )
         warn(WeightUnallocated, rows[code], "weight", kpi=code, weight=_fmt(left), base=_fmt(siblings_base))
 
+    for code in hierarchy.natural_order(rows):
+        if kids[code]:
+            warnings += _child_weights_warning(sub, rows[code], [rows[c] for c in kids[code]])
+
     total = weighted_mean([(effective[c], scores[c]) for c in top if assessed[c]])  # type: ignore[misc]
     if total is None:
         warnings.append(NothingAssessed(file=sub.source.name, sheet=sub.sheets.kpis))
@@ -120,9 +125,37 @@ def score_division(sub: Submission, options: ScoreOptions | None = None) -> Divi
                 self_score=self_scores.get(code),
                 note=row.note,
                 has_children=bool(kids[code]),
+                verified_result=row.verified_result if not kids[code] else None,
             )
         )
     return DivisionScore(submission=sub, kpis=tuple(kpis), total=total, warnings=tuple(warnings))
+
+
+CHILD_WEIGHT_TOLERANCE = Decimal("0.01")
+
+
+def _child_weights_warning(sub: Submission, parent: KpiRow, children: list[KpiRow]) -> list[Problem]:
+    """A warning when the children's weights add up to neither the parent's weight, nor 1, nor 100.
+
+    The manual writes composite KPIs both ways (1 = 50 split 10/5/5/10/15/5, or 0.4/0.3/0.3); any
+    other sum still scores, as proportions, but one child typed 25 instead of 15 would go unseen.
+    """
+    weights = [c.weight for c in children]
+    if parent.weight is None or any(w is None for w in weights):
+        return []  # a missing weight is the validator's error
+    total = sum(weights, Decimal(0))  # type: ignore[arg-type]
+    expected = (parent.weight, Decimal(1), Decimal(100))
+    if any(abs(total - e) <= CHILD_WEIGHT_TOLERANCE for e in expected):
+        return []
+    first, last = children[0].cells.get("weight", ""), children[-1].cells.get("weight", "")
+    return [
+        ChildWeightsSum(
+            file=sub.source.name,
+            sheet=sub.sheets.kpis,
+            cell=f"{first}:{last}" if first != last else first,
+            params={"kpi": parent.code, "total": _fmt(total), "weight": _fmt(parent.weight)},
+        )
+    ]
 
 
 def _leaf_score(row: KpiRow, result: Decimal | None, options: ScoreOptions, warn: object) -> Decimal:

@@ -18,7 +18,8 @@ THAI: tuple[str, ...] = (
     "3. ชีต KPIs: หนึ่งแถวต่อหนึ่งตัวชี้วัด รหัสเช่น 2.1 หรือ 15.1.2 ตัวชี้วัดย่อยใช้รหัสต่อจากตัวชี้วัดหลัก (15.1 อยู่ใต้ 15)",
     "4. น้ำหนัก: ใส่น้ำหนักเดิมตามคำรับรองฯ น้ำหนักของตัวชี้วัดระดับบนต้องรวมเป็น 100 "
     "ช่องตรวจน้ำหนักด้านบนจะเป็นสีแดงจนกว่าจะครบ 100 "
-    "น้ำหนักของตัวชี้วัดย่อยเป็นสัดส่วนภายในตัวชี้วัดหลัก (เช่น 4/4/2)",
+    "น้ำหนักของตัวชี้วัดย่อยเป็นสัดส่วนภายในตัวชี้วัดหลัก รวมเท่ากับน้ำหนักของตัวชี้วัดหลัก หรือ 1 หรือ 100 "
+    "(เช่น ข้อ 1 น้ำหนัก 50 แบ่งเป็น 10/5/5/10/15/5 หรือ 0.4/0.3/0.3)",
     "5. วิธีให้คะแนน: เทียบเกณฑ์ = ใส่ค่าเกณฑ์ระดับ 1-5 และผลการดำเนินงาน; "
     "ระดับขั้น = ผลคือระดับที่ทำได้ (0-5); คะแนน = ผลคือคะแนนที่ได้ (0-5)",
     "6. ทิศทาง: มาก = ค่ายิ่งมากยิ่งดี, น้อย = ค่ายิ่งน้อยยิ่งดี (เกณฑ์ต้องเพิ่มขึ้นหรือลดลงทุกระดับ)",
@@ -39,7 +40,8 @@ ENGLISH: tuple[str, ...] = (
     "3. KPIs sheet: one row per KPI, codes such as 2.1 or 15.1.2; "
     "a sub-KPI's code extends its parent's (15.1 sits under 15).",
     "4. Weight: the agreed weight. The top-level weights must sum to 100; the check above the table stays "
-    "red until they do. Sub-KPI weights are relative inside their parent (e.g. 4/4/2).",
+    "red until they do. Sub-KPI weights are relative inside their parent and add up to the parent's "
+    "weight, to 1 or to 100 (e.g. 1 = 50 split 10/5/5/10/15/5, or 0.4/0.3/0.3).",
     "5. Method: threshold = fill levels 1-5 and the result; milestone = the result is the level "
     "reached (0-5); score = the result is the score (0-5).",
     "6. Direction: higher = higher is better, lower = lower is better (levels must all rise or all fall).",

@@ -77,6 +77,18 @@ KPI_COLUMN_INDEX: Mapping[str, int] = {column.key: i for i, column in enumerate(
 TOP_LEVEL_COLUMN = len(KPI_COLUMNS)
 """Hidden helper column: 1 on a row whose code has no parent in the sheet, for the weight-sum check."""
 TOP_LEVEL_HEADER = "(ใช้ตรวจน้ำหนัก / used by the weight check)"
+CODE_TEXT_COLUMN = TOP_LEVEL_COLUMN + 1
+"""Hidden helper column: "#" and the code cell as text in Arabic digits, trimmed."""
+CODE_KEY_COLUMN = TOP_LEVEL_COLUMN + 2
+"""Hidden helper column: "#" and the code as the reader reads it (``ข้อ ๑๓.๑.`` is ``#13.1``)."""
+WEIGHT_VALUE_COLUMN = TOP_LEVEL_COLUMN + 3
+"""Hidden helper column: the weight as the reader reads it (``๒``, ``5%``, a percent cell)."""
+HELPER_HEADERS = {
+    TOP_LEVEL_COLUMN: TOP_LEVEL_HEADER,
+    CODE_TEXT_COLUMN: "(ข้อความรหัส / code text)",
+    CODE_KEY_COLUMN: "(รหัสที่อ่านได้ / code as read)",
+    WEIGHT_VALUE_COLUMN: "(ค่าน้ำหนักที่อ่านได้ / weight as read)",
+}
 
 REALLOCATION_COLUMNS: tuple[Column, ...] = (
     Column("from", "จากข้อ", "from", 12, "code"),

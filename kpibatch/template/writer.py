@@ -25,6 +25,8 @@ from kpibatch.safety import write_text
 from kpibatch.score import hierarchy
 from kpibatch.template import instructions
 from kpibatch.template.layout import (
+    CODE_KEY_COLUMN,
+    CODE_TEXT_COLUMN,
     DEFAULT_KPI_ROWS,
     DIRECTION_CHOICES,
     DIVISION_FIRST_ROW,
@@ -33,6 +35,7 @@ from kpibatch.template.layout import (
     DIVISION_SHEET,
     DIVISION_TITLE_ROW,
     FISCAL_YEAR_RANGE,
+    HELPER_HEADERS,
     INSTRUCTIONS_SHEET,
     KPI_CHECK_ROW,
     KPI_COLUMN_INDEX,
@@ -54,10 +57,11 @@ from kpibatch.template.layout import (
     SPARE_KPI_ROWS,
     STATUS_CHOICES,
     TOP_LEVEL_COLUMN,
-    TOP_LEVEL_HEADER,
+    WEIGHT_VALUE_COLUMN,
     Column,
     bilingual,
 )
+from kpibatch.text import normalize_code
 from kpibatch.validate import WEIGHT_TOLERANCE, WEIGHT_TOTAL
 from kpibatch.write import WORKBOOK_OPTIONS
 
@@ -187,6 +191,67 @@ def weight_check_text(total: Decimal) -> str:
     if gap < 0:
         return f"ขาด {shown} / {shown} short"
     return f"เกิน {shown} / {shown} over"
+
+
+def _letter(col: int) -> str:
+    return xl_rowcol_to_cell(0, col)[:-1]
+
+
+_THAI_DIGITS = "๐๑๒๓๔๕๖๗๘๙"
+_CODE_PREFIXES = ("ตัวชี้วัดที่", "ตัวชี้วัด", "ข้อ", "kpi")
+"""The words the reader drops in front of a code (``kpibatch.text.normalize_code``), longest first."""
+
+
+def _arabic(expr: str) -> str:
+    """``expr`` with Thai digits replaced by Arabic ones, as ``kpibatch.text.to_arabic_digits`` does."""
+    for arabic, thai in enumerate(_THAI_DIGITS):
+        expr = f'SUBSTITUTE({expr},"{thai}","{arabic}")'
+    return expr
+
+
+NBSP = "\u00a0"
+
+
+def _helper_formulas(row: int, keys: str) -> dict[int, str]:
+    """The hidden columns' formulas on ``row``: the code and the weight as the reader reads them,
+    and whether the code is top level, so that the weight check adds what the reader adds.
+
+    Plain functions only (SUBSTITUTE, TRIM, VALUE, CELL, SUMPRODUCT), which Excel and LibreOffice
+    both calculate the same way.
+    """
+    n = row + 1
+    code = f"${_letter(KPI_COLUMN_INDEX['code'])}{n}"
+    weight = f"${_letter(KPI_COLUMN_INDEX['weight'])}{n}"
+    text = f"${_letter(CODE_TEXT_COLUMN)}{n}"
+    key = f"${_letter(CODE_KEY_COLUMN)}{n}"
+    # Both code columns start with "#", so that a blank code is "#" rather than an empty text (which
+    # xlsxwriter cannot store as a calculated value) and "#13" is still a prefix of "#13.1".
+    # A non-breaking space is white space to the reader (str.strip), not to TRIM.
+    code_text = '"#"&TRIM(' + _arabic(f'SUBSTITUTE({code}&"","{NBSP}"," ")') + ")"
+    bare = f"MID({text},2,999)"
+    unprefixed = bare
+    for word in reversed(_CODE_PREFIXES):
+        size = len(word)
+        unprefixed = f'IF(LEFT({bare},{size})="{word}",TRIM(MID({bare},{size + 1},999)),{unprefixed})'
+    # the reader drops trailing dots (2.1. is 2.1); two are dropped here, more would be a typo anyway
+    x = f"({unprefixed})"
+    stripped = f'IF(RIGHT({x},2)="..",LEFT({x},LEN({x})-2),IF(RIGHT({x},1)=".",LEFT({x},LEN({x})-1),{x}))'
+    typed = _arabic(f'SUBSTITUTE({weight}&"","{NBSP}","")')
+    for old, new in ((" ", ""), (",", ""), ("%", ""), ("\u2212", "-")):
+        typed = f'SUBSTITUTE({typed},"{old}","{new}")'
+    return {
+        # 1 when no other code on the sheet is this code's prefix followed by a dot (so: a top level)
+        TOP_LEVEL_COLUMN: (
+            f'=IF({key}="#",0,IF(SUMPRODUCT(({keys}<>"#")*(LEFT({key},LEN({keys})+1)={keys}&"."))>0,0,1))'
+        ),
+        CODE_TEXT_COLUMN: f"={code_text}",
+        CODE_KEY_COLUMN: f'="#"&{stripped}',
+        # a number formatted as a percentage holds 0.05 for 5 %; weights are in percent units
+        WEIGHT_VALUE_COLUMN: (
+            f'=IF(ISNUMBER({weight}),{weight}*IF(LEFT(CELL("format",{weight}),1)="P",100,1),'
+            f"IFERROR(VALUE({typed}),0))"
+        ),
+    }
 
 
 def _weight_check_formula(total_cell: str) -> str:
@@ -436,29 +501,34 @@ def _kpi_sheet(wb: Any, fmt: _Formats, spec: TemplateSpec) -> None:
     )
     ws.set_row(KPI_HEADER_ROW, fmt.row_height * 2)
     _write_header(ws, KPI_HEADER_ROW, KPI_COLUMNS, fmt.header)
-    ws.write_string(KPI_HEADER_ROW, TOP_LEVEL_COLUMN, TOP_LEVEL_HEADER, fmt.header)
-    ws.set_column(TOP_LEVEL_COLUMN, TOP_LEVEL_COLUMN, 12, None, {"hidden": True})
+    for col, header in HELPER_HEADERS.items():
+        ws.write_string(KPI_HEADER_ROW, col, header, fmt.header)
+    ws.set_column(TOP_LEVEL_COLUMN, WEIGHT_VALUE_COLUMN, 12, None, {"hidden": True})
 
-    code_col = xl_rowcol_to_cell(0, KPI_COLUMN_INDEX["code"])[:-1]
-    codes = f"${code_col}${first + 1}:${code_col}${last + 1}"
+    key_col = _letter(CODE_KEY_COLUMN)
+    keys = f"${key_col}${first + 1}:${key_col}${last + 1}"
     parent_of = hierarchy.parents(k.code for k in spec.kpis)
     total = Decimal(0)
     for i in range(spec.input_rows):
         row = first + i
         kpi = spec.kpis[i] if i < len(spec.kpis) else None
         _write_row(ws, row, KPI_COLUMNS, kpi_values(kpi) if kpi else {}, fmt.input)
-        code = f"${code_col}{row + 1}"
-        # 1 when no other code on the sheet is this code's prefix followed by a dot (so: a top level).
-        flag_formula = (
-            f'=IF(LEN({code})=0,0,IF(SUMPRODUCT(({codes}<>"")*'
-            f'(LEFT({code},LEN({codes})+1)={codes}&"."))>0,0,1))'
-        )
+        formulas = _helper_formulas(row, keys)
+        key = normalize_code(kpi.code) if kpi is not None else None
         flag = 1 if kpi is not None and parent_of.get(kpi.code, "") is None else 0
-        if flag and kpi is not None and kpi.weight is not None:
-            total += kpi.weight
-        ws.write_formula(row, TOP_LEVEL_COLUMN, flag_formula, fmt.hidden_formula, flag)
+        weight = kpi.weight if kpi is not None and kpi.weight is not None else Decimal(0)
+        if flag:
+            total += weight
+        cached = {
+            TOP_LEVEL_COLUMN: flag,
+            CODE_TEXT_COLUMN: f"#{key or ''}",
+            CODE_KEY_COLUMN: f"#{key or ''}",
+            WEIGHT_VALUE_COLUMN: float(weight),
+        }
+        for col, formula in formulas.items():
+            ws.write_formula(row, col, formula, fmt.hidden_formula, cached[col])
 
-    weight_letter = xl_rowcol_to_cell(0, weight_col)[:-1]
+    weight_letter = _letter(WEIGHT_VALUE_COLUMN)
     flag_letter = xl_rowcol_to_cell(0, TOP_LEVEL_COLUMN)[:-1]
     total_cell = xl_rowcol_to_cell(KPI_CHECK_ROW, weight_col, row_abs=True, col_abs=True)
     ws.write_formula(

@@ -61,14 +61,15 @@ FIRST_KPI_ROW = 4
 
 @dataclass(frozen=True)
 class Layout:
-    """Which column holds what; the self-assessed columns exist only for verified submissions."""
+    """Which column holds what; the self-assessed columns exist only when a KPI has a verified result."""
 
     summary: tuple[str, ...]
     officer: tuple[str, ...]
 
     @classmethod
     def of(cls, score: DivisionScore) -> Layout:
-        verified = score.submission.has_verified_results
+        # a verified_result column left blank (every template has one) is not a verified file
+        verified = any(k.verified_result is not None for k in score.kpis)
         summary = ("code", "name", "score", *(("self_score",) if verified else ()), "weight")
         officer = (
             "verified_result" if verified else "result",
@@ -213,9 +214,13 @@ class _Writer:
             self.number(row, "self_score", kpi.self_score, SCORE_FORMAT)
         self.number(row, "weight", kpi.effective_weight)
 
-        self.number(row, self.layout.officer[0], kpi.result)
         if "self_result" in cols:
-            self.number(row, "self_result", kpi.self_result)
+            # the committee's figure under its own heading, the division's beside it, each where it exists
+            self.number(row, "verified_result", kpi.verified_result)
+            own = kpi.self_result if kpi.verified_result is not None else kpi.result
+            self.number(row, "self_result", own)
+        else:
+            self.number(row, "result", kpi.result)
         grid.text(row, cols["unit"], kpi.unit or "", self.centre)
         grid.text(row, cols["method"], METHOD_TH.get(kpi.method or "", kpi.method or ""), self.centre)
         for key, value in zip(LEVELS, kpi.levels, strict=False):
