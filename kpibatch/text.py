@@ -82,3 +82,8 @@ def normalize_code(value: object) -> str | None:
 def code_key(code: str) -> tuple[int, ...]:
     """Natural sort key for KPI codes: 2.9 before 2.10."""
     return tuple(int(part) for part in code.split("."))
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """``1 file``, ``2 files``: what the command line prints for a count of something."""
+    return f"{count} {noun if count == 1 else (plural or noun + 's')}"
