@@ -103,3 +103,29 @@ def test_line_count_breaks_thai_runs_and_keeps_latin_words_whole():
     assert widths.line_count(thai, one_line / 4, 16) in (4, 5, 6)
     assert widths.line_count("alpha beta", widths.fit_width(["alpha"], 16), 16) == 2
     assert widths.line_count("one\ntwo", 40, 16) == 2
+
+
+def test_no_row_is_taller_than_excel_allows_and_the_officer_sees_what_print_cuts(tmp_path: Path):
+    from helpers import kpi, write_submission
+
+    from kpibatch.write.division import HEADING_ROW
+
+    long_name = "ร้อยละความสำเร็จของการดำเนินงานตามแผนยุทธศาสตร์ " * 60  # about 3,000 characters
+    long_note = "บันทึกของหน่วยงานเกี่ยวกับการเก็บข้อมูล " * 15  # about 600 characters, not printed
+    kpis = [
+        kpi("1", 60, long_name.strip(), method="score", result=4),
+        kpi("2", 40, "ตัวชี้วัดสั้น", method="score", result=5, note=long_note.strip()),
+    ]
+    write_submission(tmp_path / "in" / "long.xlsx", kpis, division="กองข้อความยาว")
+    _, path = run_report(tmp_path / "in", tmp_path / "out")
+    ws = load(path).worksheets[1]
+    heights = {r: d.height for r, d in ws.row_dimensions.items() if d.height is not None}
+    assert max(heights.values()) <= 409, heights  # Excel's limit
+    assert heights[FIRST] == pytest.approx(409, abs=0.75)  # capped, not shrunk
+    assert heights[FIRST + 1] == pytest.approx(409, abs=0.75)  # the note's row too
+    assert ws.cell(FIRST, 2).value == long_name.strip()  # the whole text stays in the cell
+    headings = {ws.cell(HEADING_ROW + 1, c).value: c for c in range(1, ws.max_column + 1)}
+    warned = ws.cell(FIRST, headings["คำเตือน"]).value or ""
+    assert "409" in warned and "พิมพ์" in warned and "printout" in warned
+    # the note is outside the print area: its row is capped but nothing printed is cut
+    assert "409" not in (ws.cell(FIRST + 1, headings["คำเตือน"]).value or "")

@@ -55,6 +55,11 @@ HEADINGS = {
 }
 METHOD_TH = {"threshold": "เทียบเกณฑ์", "milestone": "ระดับขั้น", "score": "คะแนน"}
 LONG_TEXT_WIDTH = 45.0
+CUT_IN_PRINT = (
+    "ชื่อตัวชี้วัดยาวเกินความสูงแถวสูงสุดของ Excel ({points} พอยต์) ข้อความครบอยู่ในเซลล์ "
+    "แต่เมื่อพิมพ์จะเห็นเพียงส่วนที่พอดีแถว / The KPI name needs a row taller than Excel allows "
+    "({points} pt): the whole text is in the cell, but the printout shows only what fits"
+)
 SENTENCE_GAP_PT = 8.0
 
 TITLE_ROW = 0
@@ -264,9 +269,19 @@ class _Writer:
             self.number(row, key, value)
         self.number(row, "original_weight", kpi.weight)
         self.number(row, "weighted", weighted_score(kpi), SCORE_FORMAT)
-        grid.text(row, cols["warnings"], "\n".join(w.message_th for w in warnings), f.text())
+        lines = [w.message_th for w in warnings]
+        if self.cut_in_print(kpi):
+            lines.append(CUT_IN_PRINT.format(points=f"{widths.MAX_ROW_PT:g}"))
+        grid.text(row, cols["warnings"], "\n".join(lines), f.text())
         if "note" in cols:
             grid.text(row, cols["note"], kpi.note or "", f.text())
+
+    def cut_in_print(self, kpi: KpiScore) -> bool:
+        """Whether the printed KPI name needs more than the tallest row Excel allows."""
+        size = self.f.font_size
+        width = self.grid.widths[self.cols["name"]]
+        lines = widths.line_count(kpi.name, width, size, bold=kpi.has_children, indent=kpi.depth)
+        return widths.text_height(lines, size) > widths.MAX_ROW_PT
 
     def total_row(self, row: int, warnings: list[Problem]) -> None:
         f, grid, layout, ctx = self.f, self.grid, self.layout, self.ctx

@@ -61,6 +61,9 @@ LINE_HEIGHT = 1.72
 """A line of TH Sarabun New takes 1.72 times the font size: its ascent and descent leave room for
 marks above and below the consonants (Laksaman's typographic ascender, descender and gap)."""
 ROW_PADDING_PT = 2.0
+MAX_ROW_PT = 409.0
+"""The tallest row Excel allows (LibreOffice allows more, but a file taller than this opens wrong in
+Excel). Text that needs more stays whole in its cell; the printout shows only what fits."""
 PX_PER_PT = 96 / 72
 INDENT_PX = 3 * COLUMN_UNIT_PX
 """One level of a format's indent: three digits' width."""
@@ -159,6 +162,11 @@ def line_count(text: str, width_units: float, size_pt: float, *, bold: bool = Fa
 
 
 @lru_cache(maxsize=4096)
-def row_height(lines: int, size_pt: float) -> float:
-    """Row height in points for ``lines`` lines of text at ``size_pt``."""
+def text_height(lines: int, size_pt: float) -> float:
+    """Points that ``lines`` lines of text at ``size_pt`` need, whatever Excel allows."""
     return round(max(lines, 1) * size_pt * LINE_HEIGHT + ROW_PADDING_PT, 1)
+
+
+def row_height(lines: int, size_pt: float) -> float:
+    """Row height in points for ``lines`` lines of text at ``size_pt``, at most ``MAX_ROW_PT``."""
+    return min(text_height(lines, size_pt), MAX_ROW_PT)
