@@ -107,7 +107,8 @@ def write_comparison(ctx: ReportContext, name: str) -> Any:
     for col, kpi in enumerate(kpis, start=1):
         grid.text(HEADING_ROW, col, kpi.label, f.header())
     score_format = f.number(SCORE_FORMAT, border=1, align="center")
-    status_format = f.small(border=1, align="center")
+    # as large and dark as the scores beside it: a status is an answer, not a footnote
+    status_format = f.text(align="center")
     absent_format = f.get(border=1, bg_color=TOTAL_FILL)
     row = FIRST_ROW
     for division in divisions:

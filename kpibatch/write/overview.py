@@ -9,6 +9,7 @@ import math
 from typing import Any
 
 from kpibatch.consolidate import FileOutcome, overview_rows
+from kpibatch.model import DivisionScore
 from kpibatch.write import widths
 from kpibatch.write.context import ReportContext
 from kpibatch.write.grid import Grid
@@ -64,6 +65,8 @@ NO_DIVISION = "ไม่มีหน่วยงานที่ผ่านก�
 STATUS_USED = "ใช้ในรายงาน"
 STATUS_SUPERSEDED = "ถูกแทนที่ด้วยไฟล์ที่ส่งทีหลัง"
 STATUS_REJECTED = "ไม่ผ่านการตรวจ"
+ALL_EQUAL = "ทุกตัวชี้วัดได้ {score} คะแนน"
+"""In the weakest-KPI column when every assessed KPI has the same score: none of them is weakest."""
 
 
 class OverviewSheet:
@@ -107,7 +110,7 @@ def write_overview(ctx: ReportContext, name: str) -> Any:
     row = FIRST_ROW
     text, centre = f.text(), f.text(align="center")
     score_fmt, int_fmt = _num(ctx, SCORE_FORMAT), _num(ctx, INTEGER_FORMAT)
-    for record in overview_rows(group):
+    for record, division in zip(overview_rows(group), group.divisions, strict=True):
         grid.text(row, COLUMN["division"], record.division, text)
         if record.total is not None and record.rank is not None:
             grid.number(row, COLUMN["total"], record.total, score_fmt, centre)
@@ -119,6 +122,8 @@ def write_overview(ctx: ReportContext, name: str) -> Any:
         grid.number(row, COLUMN["not_assessed"], record.not_assessed, int_fmt, centre)
         code = record.weakest_code
         weakest = f"{ctx.digits(code)} {record.weakest_name}" if code is not None else ""
+        if code is not None and record.weakest_score is not None and _all_equal(division):
+            weakest = ALL_EQUAL.format(score=ctx.digits(f"{record.weakest_score.normalize():f}"))
         grid.text(row, COLUMN["weakest"], weakest, text)
         grid.number(row, COLUMN["weakest_score"], record.weakest_score, score_fmt, centre)
         grid.number(row, COLUMN["warnings"], record.warnings, int_fmt, centre)
@@ -140,6 +145,13 @@ def write_overview(ctx: ReportContext, name: str) -> Any:
         print_area=(TITLE_ROW, 0, row - 1, last_col),
     )
     return ws
+
+
+def _all_equal(score: DivisionScore) -> bool:
+    """Whether the division assessed more than one KPI and every one of them scored the same."""
+    scores = {k.score for k in score.kpis if k.assessed and not k.has_children}
+    counted = sum(1 for k in score.kpis if k.assessed and not k.has_children)
+    return counted > 1 and len(scores) == 1
 
 
 def _write_headings(grid: Grid, header: Any) -> None:
