@@ -22,7 +22,14 @@ from write_helpers import (
     zip_text,
 )
 
-from kpibatch.write.overview import FIRST_ROW, NAME, STATUS_REJECTED, STATUS_SUPERSEDED, STATUS_USED
+from kpibatch.write.overview import (
+    CHART_SHEET,
+    FIRST_ROW,
+    NAME,
+    STATUS_REJECTED,
+    STATUS_SUPERSEDED,
+    STATUS_USED,
+)
 
 FIRST = FIRST_ROW + 1
 
@@ -79,7 +86,8 @@ def test_overview_has_a_native_bar_chart_of_the_totals(seed_report: tuple[Any, P
     assert '<c:barDir val="bar"/>' in chart
     assert f"<c:f>{NAME}!$B${FIRST}:$B${FIRST + 5}</c:f>" in chart  # the totals
     assert f"<c:f>{NAME}!$A${FIRST}:$A${FIRST + 5}</c:f>" in chart  # the divisions
-    assert "<drawing " in sheet_xml(path, NAME)
+    # on a chart sheet of its own, so it prints on a page of its own (not under the table's headings)
+    assert "<drawing " in sheet_xml(path, CHART_SHEET) and "<drawing " not in sheet_xml(path, NAME)
 
 
 def test_totals_have_a_colour_scale(seed_report: tuple[Any, Path, Path]):

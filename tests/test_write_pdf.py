@@ -3,6 +3,7 @@ summary one page wide, the planning officer's columns outside the print."""
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 import subprocess
@@ -68,6 +69,25 @@ def page_texts(pdf: Path) -> list[str]:
     return text.split("\f")
 
 
+WORD = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="[\d.]+" yMax="[\d.]+">([^<]*)</word>')
+
+
+def page_lines(pdf: Path) -> list[list[str]]:
+    """Each page's lines of text, top to bottom, from the words' positions: ``-layout`` splits a
+    line where a Thai mark sits apart from its consonant, the positions do not."""
+    assert PDFTOTEXT is not None
+    out = subprocess.run(
+        [PDFTOTEXT, "-bbox", str(pdf), "-"], check=True, capture_output=True, timeout=60
+    ).stdout.decode("utf-8")
+    pages = []
+    for page in out.split("<page ")[1:]:
+        lines: dict[float, list[tuple[float, str]]] = {}
+        for x, y, word in WORD.findall(page):
+            lines.setdefault(round(float(y)), []).append((float(x), html.unescape(word)))
+        pages.append([" ".join(w for _, w in sorted(words)) for _, words in sorted(lines.items())])
+    return pages
+
+
 @pytest.fixture(scope="module")
 def printed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pdf = to_pdf(examples_workbook(tmp_path_factory).workbook, tmp_path_factory.mktemp("pdf"))
@@ -102,3 +122,64 @@ def test_division_summaries_print_one_page_wide_with_their_headings_on_every_pag
         total = f"{division['printed_total']:.4f}"
         assert re.search(rf"{re.escape(total)}\s+100\b", text), division["division"]
         assert plain(text).count(plain("ตัวชี้วัด ข้อ ")) >= len(division["notes_th"])
+
+
+# --- what the printed pages look like -------------------------------------------------------------
+
+TITLES = (
+    "สรุปผลคะแนน ตามคำรับรองการปฏิบัติราชการ ประจำปีงบประมาณ พ.ศ. 2563 รอบ 12 เดือน",
+    "ภาพรวมผลคะแนน ตามคำรับรองการปฏิบัติราชการ ประจำปีงบประมาณ พ.ศ. 2563 รอบ 12 เดือน",
+    "เปรียบเทียบคะแนนตัวชี้วัดที่หลายหน่วยงานมีร่วมกัน ประจำปีงบประมาณ พ.ศ. 2563 รอบ 12 เดือน",
+)
+
+
+@pytest.mark.skipif(PDFTOTEXT is None, reason="pdftotext (poppler-utils) is not installed")
+def test_a_title_never_leaves_one_word_alone_on_its_second_line(printed: Path):
+    seen = 0
+    for lines in page_lines(printed):
+        for title in TITLES:
+            if len(lines) < 2 or not plain(title).startswith(plain(lines[0])):
+                continue
+            seen += 1
+            if plain(lines[0]) != plain(title):  # on two lines: the second is the whole period
+                assert plain(lines[0] + lines[1]) == plain(title), lines[:2]
+                assert len(lines[1].split()) > 1, lines[:2]
+                assert plain(lines[1]).startswith(plain("ประจำปีงบประมาณ")), lines[:2]
+    assert seen >= 8  # the overview, the comparison and every division's pages
+
+
+@pytest.mark.skipif(PDFTOTEXT is None, reason="pdftotext (poppler-utils) is not installed")
+def test_the_overview_chart_prints_on_a_page_of_its_own(printed: Path):
+    from kpibatch.write.overview import CHART_TITLE
+
+    [chart] = [page for page in page_texts(printed) if plain(CHART_TITLE) in plain(page)]
+    assert plain("ตัวชี้วัดที่คะแนนต่ำสุด") not in plain(chart)  # no repeated, empty table headings
+    assert plain("สำนักงานเลขาธิการกรม") in plain(chart)  # and the chart itself, with its labels
+
+
+@pytest.mark.skipif(PDFTOTEXT is None, reason="pdftotext (poppler-utils) is not installed")
+def test_a_total_row_is_never_alone_on_a_page(tmp_path: Path):
+    """Divisions of 20 to 45 one-line KPIs: whichever way a long table splits, the page that holds
+    the total holds the last three KPI rows too (and the reallocation sentence under it)."""
+    from helpers import kpi, write_submission
+    from write_helpers import run_report
+
+    inbox = tmp_path / "in"
+    names: dict[str, list[str]] = {}
+    for count in range(20, 46):
+        division = f"กองทดสอบจำนวน{count}ข้อ"
+        kpis = [
+            kpi(str(i), 1, f"ตัวชี้วัดของ{division}ลำดับที่{i}", method="score", result=4) for i in range(1, count)
+        ]
+        kpis.append(
+            kpi(str(count), 100 - (count - 1), f"ตัวชี้วัดของ{division}ลำดับที่{count}", method="score", result=4)
+        )
+        names[division] = [k["name"] for k in kpis]
+        write_submission(inbox / f"{count}.xlsx", kpis, division=division)
+    _, workbook = run_report(inbox, tmp_path / "out")
+    pages = [plain(page) for page in page_texts(to_pdf(workbook, tmp_path))]
+    total = plain("คะแนนที่ได้รับตามคำรับรองฯ")
+    for division, kpi_names in names.items():
+        [page] = [p for p in pages if plain(division) in p and total in p]
+        for name in kpi_names[-3:]:
+            assert plain(name) in page, (division, name)

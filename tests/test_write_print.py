@@ -31,8 +31,13 @@ def test_every_sheet_prints_on_a4_one_page_wide_without_gridlines(book: Any):
         setup = ws.page_setup
         assert setup.paperSize == 9, ws.title
         assert setup.orientation == ("landscape" if ws.title in landscape else "portrait"), ws.title
-        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
-        assert (setup.fitToWidth in (None, 1), setup.fitToHeight) == (True, 0), ws.title
+        if ws.row_breaks.brk:
+            # a manual break (the total kept with its last rows) needs a scale: fitting ignores it
+            assert not ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+            assert 80 <= setup.scale < 100, ws.title
+        else:
+            assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+            assert (setup.fitToWidth in (None, 1), setup.fitToHeight) == (True, 0), ws.title
         assert ws.sheet_view.showGridLines is False, ws.title
         assert not ws.print_options.gridLines, ws.title
         assert ws.print_title_rows, ws.title

@@ -17,7 +17,7 @@ from kpibatch.write import widths
 from kpibatch.write.context import ReportContext
 from kpibatch.write.grid import Grid
 from kpibatch.write.overview import COLOUR_SCALE
-from kpibatch.write.page import LANDSCAPE_WIDTH_PX
+from kpibatch.write.page import LANDSCAPE_WIDTH_PX, title_text
 from kpibatch.write.styles import INTEGER_FORMAT, SCORE_FORMAT, TOTAL_FILL
 
 NAME = "เปรียบเทียบตัวชี้วัด"
@@ -96,7 +96,7 @@ def write_comparison(ctx: ReportContext, name: str) -> Any:
     kpi_width = round(min(max(spare / columns, KPI_COLUMN_MIN), KPI_COLUMN_MAX), 1)
     last_col = columns
     grid = Grid(ws, [DIVISION_COLUMN] + [kpi_width] * columns, f.font_size)
-    title = TITLE.format(period=ctx.period_text())
+    title = title_text(TITLE.format(period=ctx.period_text()), grid.span_width(0, last_col), f.title_size)
     grid.text(TITLE_ROW, 0, title, f.title(), last_col=last_col)
     if not kpis:
         grid.text(HEADING_ROW, 0, NONE_SHARED, f.get(text_wrap=True), last_col=last_col)

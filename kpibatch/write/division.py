@@ -8,6 +8,7 @@ area, the planning officer finds what each score was computed from.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
@@ -21,7 +22,7 @@ from kpibatch.write import widths
 from kpibatch.write.built import BuiltSheet, SheetStyle, add_built_sheet
 from kpibatch.write.context import DivisionPage, ReportContext
 from kpibatch.write.grid import Grid
-from kpibatch.write.page import PORTRAIT_WIDTH_PX
+from kpibatch.write.page import PORTRAIT_WIDTH_PX, break_before, title_text
 from kpibatch.write.sentences import reallocation_sentences
 from kpibatch.write.styles import (
     DECIMAL_FORMAT,
@@ -55,6 +56,10 @@ HEADINGS = {
 }
 METHOD_TH = {"threshold": "เทียบเกณฑ์", "milestone": "ระดับขั้น", "score": "คะแนน"}
 LONG_TEXT_WIDTH = 45.0
+KEEP_WITH_TOTAL = 3
+PRINT_SCALE_MARGIN = 6
+"""Percent taken off the scale at which the summary exactly fills the page's width (see print_scale)."""
+"""KPI rows printed on the total's page when the table must split: a total never starts a page alone."""
 CUT_IN_PRINT = (
     "ชื่อตัวชี้วัดยาวเกินความสูงแถวสูงสุดของ Excel ({points} พอยต์) ข้อความครบอยู่ในเซลล์ "
     "แต่เมื่อพิมพ์จะเห็นเพียงส่วนที่พอดีแถว / The KPI name needs a row taller than Excel allows "
@@ -226,18 +231,49 @@ class _Writer:
             )
             last_row = row
             row += 1
+        broken = self.keep_total_together(last_row)
         self.ctx.finish(
             self.grid,
             heading_rows=(TITLE_ROW, HEADING_ROW),
             freeze=(FIRST_KPI_ROW, 2),
             print_area=(TITLE_ROW, 0, last_row, self.layout.last_summary),
         )
+        if broken:
+            # a sheet fitted to the page's width ignores manual page breaks (Excel and LibreOffice):
+            # the scale that fitting would choose is set instead
+            self.ws.set_print_scale(self.print_scale())
+
+    def print_scale(self) -> int:
+        """A percentage at which the summary's columns fit the page's width, with a margin: a column
+        a pixel too wide for the page prints on a page of its own."""
+        summary = self.grid.span_width(0, self.layout.last_summary)
+        table_px = widths.units_to_px(summary) + widths.COLUMN_GAP_PX
+        return max(10, min(100, math.floor(100 * PORTRAIT_WIDTH_PX / table_px)) - PRINT_SCALE_MARGIN)
+
+    def keep_total_together(self, last_row: int) -> bool:
+        """Print the last KPI rows, the total and the sentences under it on one page.
+
+        Left to itself the spreadsheet breaks a long table wherever a page is full, and the total
+        row (or the sentences under it) could start a page alone, away from the scores it adds up.
+        """
+        total = FIRST_KPI_ROW + len(self.score.kpis)
+        first = total - KEEP_WITH_TOTAL
+        if first <= FIRST_KPI_ROW:
+            return False  # a break there would leave the headings alone instead
+        heights = [self.grid.height(r) for r in range(last_row + 1)]
+        scale = self.print_scale() / 100
+        at = break_before(heights, first, repeated=(TITLE_ROW, HEADING_ROW), scale=scale)
+        if at is None:
+            return False
+        self.ws.set_h_pagebreaks([at])
+        return True
 
     def headings(self) -> None:
         f, grid, layout, ctx = self.f, self.grid, self.layout, self.ctx
         sub = self.score.submission
         last = layout.last_summary
         title = TITLE.format(year=ctx.year_text(sub.fiscal_year), round=ctx.round_text(sub.round))
+        title = title_text(title, grid.span_width(0, last), f.title_size)
         grid.text(TITLE_ROW, 0, title, f.title(), last_col=last)
         grid.tall_text(DIVISION_ROW, HEADING_ROW, 0, CODE_HEADING, f.header())
         grid.text(DIVISION_ROW, 1, sub.division, f.header(), last_col=last)
