@@ -326,6 +326,7 @@ class _Writer:
         for col in range(layout.last + 1):
             grid.blank(row, col, label_fmt)
         label = TOTAL_LABEL.format(year=ctx.year_text(self.score.submission.fiscal_year))
+        label = title_text(label, grid.span_width(0, 1), f.font_size)  # not the year alone below
         grid.text(row, 0, label, label_fmt, last_col=1)
         if self.score.total is not None:
             self.number(row, "score", self.score.total, SCORE_FORMAT, **fill)
