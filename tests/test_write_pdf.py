@@ -174,6 +174,16 @@ def test_the_overview_chart_prints_on_a_page_of_its_own(printed: Path):
     assert plain("สำนักงานเลขาธิการกรม") in plain(chart)  # and the chart itself, with its labels
 
 
+@pytest.mark.skipif(PDFTOTEXT is None, reason="pdftotext (poppler-utils) is not installed")
+def test_the_overview_footer_prints_whole_and_not_under_empty_headings(printed: Path):
+    pages = page_texts(printed)
+    [footer] = [n for n, page in enumerate(pages) if plain("ไฟล์ต้นฉบับ / Source file") in plain(page)]
+    for name in ("01_secretariat.xlsx", "06_ict_centre.xlsx"):
+        assert name in pages[footer]  # the list of source files is not split across pages
+    if footer > 0:  # on a page after the table: no repeated, empty table headings above it
+        assert plain("ตัวชี้วัดที่คะแนนต่ำสุด") not in plain(pages[footer])
+
+
 @needs_print_fonts
 @pytest.mark.skipif(PDFTOTEXT is None, reason="pdftotext (poppler-utils) is not installed")
 def test_a_total_row_is_never_alone_on_a_page(tmp_path: Path):

@@ -8,7 +8,6 @@ area, the planning officer finds what each score was computed from.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
@@ -22,7 +21,7 @@ from kpibatch.write import widths
 from kpibatch.write.built import BuiltSheet, SheetStyle, add_built_sheet
 from kpibatch.write.context import DivisionPage, ReportContext
 from kpibatch.write.grid import Grid
-from kpibatch.write.page import PORTRAIT_WIDTH_PX, break_before, title_text
+from kpibatch.write.page import PORTRAIT_WIDTH_PX, break_before, print_scale, title_text
 from kpibatch.write.sentences import reallocation_sentences
 from kpibatch.write.styles import (
     DECIMAL_FORMAT,
@@ -57,8 +56,6 @@ HEADINGS = {
 METHOD_TH = {"threshold": "เทียบเกณฑ์", "milestone": "ระดับขั้น", "score": "คะแนน"}
 LONG_TEXT_WIDTH = 45.0
 KEEP_WITH_TOTAL = 3
-PRINT_SCALE_MARGIN = 6
-"""Percent taken off the scale at which the summary exactly fills the page's width (see print_scale)."""
 """KPI rows printed on the total's page when the table must split: a total never starts a page alone."""
 CUT_IN_PRINT = (
     "ชื่อตัวชี้วัดยาวเกินความสูงแถวสูงสุดของ Excel ({points} พอยต์) ข้อความครบอยู่ในเซลล์ "
@@ -244,11 +241,9 @@ class _Writer:
             self.ws.set_print_scale(self.print_scale())
 
     def print_scale(self) -> int:
-        """A percentage at which the summary's columns fit the page's width, with a margin: a column
-        a pixel too wide for the page prints on a page of its own."""
-        summary = self.grid.span_width(0, self.layout.last_summary)
-        table_px = widths.units_to_px(summary) + widths.COLUMN_GAP_PX
-        return max(10, min(100, math.floor(100 * PORTRAIT_WIDTH_PX / table_px)) - PRINT_SCALE_MARGIN)
+        """The scale at which the summary's columns fit the page's width (``page.print_scale``)."""
+        last = self.layout.last_summary
+        return print_scale(sum(self.grid.widths[: last + 1]), last + 1, PORTRAIT_WIDTH_PX)
 
     def keep_total_together(self, last_row: int) -> bool:
         """Print the last KPI rows, the total and the sentences under it on one page.

@@ -16,7 +16,7 @@ from kpibatch.model import DivisionScore
 from kpibatch.write import widths
 from kpibatch.write.context import ReportContext
 from kpibatch.write.grid import Grid
-from kpibatch.write.page import A4, MARGINS, PORTRAIT_WIDTH_PX, title_text
+from kpibatch.write.page import A4, MARGINS, PORTRAIT_WIDTH_PX, break_before, print_scale, title_text
 from kpibatch.write.styles import INTEGER_FORMAT, SCORE_FORMAT, number_format
 
 NAME = "ภาพรวม"
@@ -131,13 +131,24 @@ def write_overview(ctx: ReportContext, name: str) -> Any:
         grid.text(row, 0, NO_DIVISION, text, last_col=last_col)
         row += 1
 
-    row = _write_footer(ctx, grid, row + 1, files, last_col)
+    footer = row + 1
+    row = _write_footer(ctx, grid, footer, files, last_col)
+    # A table that fits its first page repeats no headings: the footer, when it must go to a page of
+    # its own, is then not printed under empty table headings. It is kept whole.
+    scale = print_scale(sum(grid.widths), len(grid.widths), PORTRAIT_WIDTH_PX)
+    heights = [grid.height(r) for r in range(row)]
+    one_page = break_before(heights[:footer], SUB_HEADING_ROW, repeated=None, scale=scale / 100) is None
+    broken = one_page and break_before(heights, footer, repeated=None, scale=scale / 100) is not None
+    if broken:
+        ws.set_h_pagebreaks([footer])
     ctx.finish(
         grid,
-        heading_rows=(HEADING_ROW, SUB_HEADING_ROW),
+        heading_rows=None if one_page else (HEADING_ROW, SUB_HEADING_ROW),
         freeze=(FIRST_ROW, 0),
         print_area=(TITLE_ROW, 0, row - 1, last_col),
     )
+    if broken:
+        ws.set_print_scale(scale)  # a sheet fitted to the page's width ignores manual breaks
     if group.divisions:
         _chart_sheet(ctx, name, last_data)
     return ws

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from xlsxwriter.utility import xl_range_abs
@@ -26,11 +27,24 @@ PAGE_FILLS = tuple(f / 100 for f in range(86, 101))
 footer take, its rounding of row heights): a block is kept together if it would split under any."""
 
 
+PRINT_SCALE_MARGIN = 6
+"""Percent taken off the scale at which a table exactly fills the page's width in Excel's column unit:
+LibreOffice's unit is about 6 % wider (``widths.PRINTED_UNIT_PX``), and a column a pixel too wide
+for the page prints on a page of its own."""
+
+
+def print_scale(table_units: float, columns: int, page_px: float) -> int:
+    """The fixed print scale (percent) for a sheet with manual page breaks, which a sheet fitted to
+    the page's width cannot have: Excel and LibreOffice ignore them there."""
+    table_px = widths.units_to_px(table_units) + widths.COLUMN_GAP_PX * columns
+    return max(10, min(100, math.floor(100 * page_px / table_px)) - PRINT_SCALE_MARGIN)
+
+
 def break_before(
     heights: list[float],
     first: int,
     *,
-    repeated: tuple[int, int],
+    repeated: tuple[int, int] | None,
     page_height_pt: float = PORTRAIT_HEIGHT_PT,
     scale: float = 1.0,
 ) -> int | None:
@@ -41,7 +55,7 @@ def break_before(
     after the first. Returns ``first`` when the block would be split across pages, None when it is
     not under any of ``PAGE_FILLS`` (a manual break there would only waste paper).
     """
-    heading = sum(heights[repeated[0] : repeated[1] + 1])
+    heading = sum(heights[repeated[0] : repeated[1] + 1]) if repeated is not None else 0.0
     for fill in PAGE_FILLS:
         room = page_height_pt * fill / scale
         page, used, pages = 0, 0.0, []
