@@ -14,7 +14,7 @@ import contextlib
 import datetime as dt
 import logging
 import os
-import tempfile
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,6 +26,8 @@ STALE_AFTER_S = 600.0
 even without the run lock."""
 REPLACE_ATTEMPTS = 5
 REPLACE_DELAY_S = 0.5
+NEW_FILE_MODE = 0o666
+"""What ``open()`` asks for: the umask then takes away what the user's policy takes away."""
 
 log = logging.getLogger("kpibatch.fsutil")
 Replace = Callable[[Path, Path], None]
@@ -90,6 +92,23 @@ def replace_or_beside(
     return beside
 
 
+def create_temp(folder: Path, *, prefix: str = TEMP_PREFIX, suffix: str = "") -> Path:
+    """A new empty file in ``folder`` under a unique name, with the mode any file the user creates gets.
+
+    ``tempfile.mkstemp`` makes its files 0600 whatever the umask, and a rename keeps that mode, so
+    every output renamed into place was unreadable to everyone else (the intranet page, the service
+    user). Created with 0666 here, the umask gives 0644 under 022 and 0640 under 027, as ``open()``.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        path = folder / f"{prefix}{secrets.token_hex(8)}{suffix}"
+        try:
+            os.close(os.open(path, flags, NEW_FILE_MODE))
+        except FileExistsError:
+            continue
+        return path
+
+
 @dataclass
 class AtomicWrite:
     tmp: Path
@@ -107,9 +126,7 @@ def atomic_write(
     On failure the temporary file is removed and any previous ``target`` is left as it was.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=target.suffix, dir=target.parent)
-    os.close(fd)
-    write = AtomicWrite(tmp=Path(name))
+    write = AtomicWrite(tmp=create_temp(target.parent, suffix=target.suffix))
     try:
         yield write
         with open(write.tmp, "rb+") as handle:

@@ -5,12 +5,28 @@ Thai digits are data here, not decoration: divisions type ``๒.๑`` for 2.1 an
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 
 THAI_DIGITS = "๐๑๒๓๔๕๖๗๘๙"
 _TO_ARABIC = str.maketrans(THAI_DIGITS, "0123456789")
 _TO_THAI = str.maketrans("0123456789", THAI_DIGITS)
+THAI_MONTHS = (
+    "มกราคม",
+    "กุมภาพันธ์",
+    "มีนาคม",
+    "เมษายน",
+    "พฤษภาคม",
+    "มิถุนายน",
+    "กรกฎาคม",
+    "สิงหาคม",
+    "กันยายน",
+    "ตุลาคม",
+    "พฤศจิกายน",
+    "ธันวาคม",
+)
+BUDDHIST_ERA_OFFSET = 543
 _SPACES = re.compile(r"[\s\u200b\u00a0_\-]+")
 
 
@@ -82,3 +98,14 @@ def normalize_code(value: object) -> str | None:
 def code_key(code: str) -> tuple[int, ...]:
     """Natural sort key for KPI codes: 2.9 before 2.10."""
     return tuple(int(part) for part in code.split("."))
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """``1 file``, ``2 files``: what the command line prints for a count of something."""
+    return f"{count} {noun if count == 1 else (plural or noun + 's')}"
+
+
+def thai_datetime(at: dt.datetime) -> str:
+    """``15 ตุลาคม 2563 เวลา 09:30 น.``: a time as Thai documents write it (Buddhist-era year)."""
+    month = THAI_MONTHS[at.month - 1]
+    return f"{at.day} {month} {at.year + BUDDHIST_ERA_OFFSET} เวลา {at.hour:02d}:{at.minute:02d} น."

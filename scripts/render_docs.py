@@ -6,7 +6,8 @@ Runs kpibatch on the shipped examples, prints the workbook to PDF with LibreOffi
 turns each page of the division's sheet into a PNG with pdftoppm (Debian: libreoffice-calc, poppler-utils,
 fonts-thai-tlwg, fonts-crosextra-carlito). TH Sarabun New is not packaged for Debian, so it is
 rendered with Laksaman, the TLWG font derived from TH Sarabun PSK; Carlito stands in for Calibri,
-whose digit width is Excel's unit of column width.
+whose digit width is the unit of column width (docs/decisions/0003-print-font.md). Both are checked
+before rendering: a fallback font would draw other pages than a user's LibreOffice does.
 """
 
 from __future__ import annotations
@@ -46,9 +47,16 @@ def main() -> None:
     parser.add_argument("--dpi", type=int, default=100)
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
     args = parser.parse_args()
-    for tool in ("soffice", "pdftoppm", "pdftotext"):
+    for tool in ("soffice", "pdftoppm", "pdftotext", "fc-match"):
         if shutil.which(tool) is None:
-            sys.exit(f"{tool} not found: apt-get install libreoffice-calc poppler-utils")
+            sys.exit(f"{tool} not found: apt-get install libreoffice-calc poppler-utils fontconfig")
+    for family, stand_in, package in (
+        ("TH Sarabun New", "Laksaman", "fonts-thai-tlwg"),
+        ("Calibri", "Carlito", "fonts-crosextra-carlito"),
+    ):
+        found = subprocess.run(["fc-match", "-f", "%{family}", family], capture_output=True, text=True).stdout
+        if stand_in not in found and family not in found:
+            sys.exit(f"{family} is drawn with {found or 'nothing'}: apt-get install {package}")
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

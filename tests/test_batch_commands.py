@@ -27,7 +27,7 @@ from kpibatch.pipeline import EXIT_LOCKED
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 SUMMARY = re.compile(
-    r"^(\d+) files: (\d+) accepted, (\d+) rejected, (\d+) duplicates, (\d+) superseded(, \d+ waiting)?; "
+    r"^(\d+) files?: (\d+) accepted, (\d+) rejected, (\d+) duplicates?, (\d+) superseded(, \d+ waiting)?; "
     r"output: (.+)$",
     re.MULTILINE,
 )
@@ -128,6 +128,38 @@ def run_on_a_terminal(settings: Settings, *extra: str) -> str:
     return drawn.decode("utf-8", "replace")
 
 
+def test_one_of_something_is_counted_in_the_singular(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    book = division_book(tmp_path / "a.xlsx", "กองเอ")
+    copy_in(book, settings.inbox)
+    code, out = cli("run", *run_args(settings), "--quiet")
+    assert code == 0
+    assert (
+        out.strip().splitlines()[-1].startswith("1 file: 1 accepted, 0 rejected, 0 duplicates, 0 superseded;")
+    )
+    copy_in(book, settings.inbox, "again.xlsx")
+    code, out = cli("run", *run_args(settings), "--quiet")
+    assert code == 0
+    assert (
+        out.strip().splitlines()[-1].startswith("1 file: 0 accepted, 0 rejected, 1 duplicate, 0 superseded;")
+    )
+    code, out = cli("history", "--out", str(settings.out))
+    assert "0 accepted, 0 rejected, 1 duplicate, 0 superseded" in out
+    code, out = cli("validate", str(rejected_book(tmp_path / "bad.xlsx")))
+    assert "bad.xlsx: ERRORS (1 error, 0 warnings)" in out
+    assert out.rstrip().endswith("1 file: 0 without errors, 1 with errors")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX only")
+def test_a_run_that_waits_for_files_being_copied_says_so_on_the_terminal(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    for name in ("a", "b"):
+        division_book(settings.inbox / f"{name}.xlsx", f"กอง{name}")  # written just now: still fresh
+    drawn = run_on_a_terminal(settings, "--stability-delay", "1")  # the later option wins
+    assert "waiting up to 1 s for 2 files still being written" in drawn
+    assert len(list((settings.out / "archive").rglob("*.xlsx"))) == 2  # and then took them
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX only")
 def test_progress_bar_only_on_a_terminal_and_not_with_quiet(tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
@@ -169,7 +201,7 @@ def test_watch_runs_when_files_arrive_and_stops_cleanly_on_a_signal(tmp_path: Pa
         book = division_book(tmp_path / "drafts" / "a.xlsx", "กองเอ")
         copy_in(book, settings.inbox)
         lines = []
-        while not (lines and lines[-1].startswith("1 files: 1 accepted")):
+        while not (lines and lines[-1].startswith("1 file: 1 accepted")):
             line = watcher.stdout.readline()
             assert line, f"watch ended early: {watcher.stderr.read() if watcher.stderr else ''}"
             lines.append(line)

@@ -152,6 +152,23 @@ def test_keep_inbox_copies_and_never_touches_the_inbox(tmp_path: Path, examples_
     audit(settings, digests(p for p in examples_inbox.iterdir() if p.suffix == ".xlsx"))
 
 
+def test_a_duplicate_in_a_kept_inbox_is_what_the_readme_says(tmp_path: Path) -> None:
+    """Kept inboxes record a duplicate in the ledger with the inbox file as its location, and neither
+    copy it nor explain it under archive/duplicates/; the README says exactly that."""
+    settings = settings_for(tmp_path, keep_inbox=True)
+    book = division_book(settings.inbox / "a.xlsx", "กองเอ")
+    copy_in(book, settings.inbox, "a copy.xlsx")
+    report = run_inbox(settings)
+    [dup] = report.duplicates
+    assert Path(dup.row.location).parent == settings.inbox and dup.row.duplicate_of is not None
+    assert not (BatchPaths.of(settings).archive / "duplicates").exists()
+    readme = " ".join((Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8").split())
+    keep = readme[readme.index("**Keep-inbox.**") : readme.index("**Output.**")]
+    for said in ("recorded in the ledger as a duplicate", "inbox file as its location", "not copied"):
+        assert said in keep
+    assert "no `.txt` is written under `archive/duplicates/`" in keep
+
+
 def test_excel_lock_temporary_and_other_files_are_left_alone(tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
     division_book(settings.inbox / "real.xlsx", "กองจริง")

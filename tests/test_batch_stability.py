@@ -88,9 +88,12 @@ def test_settle_waits_once_and_leaves_a_growing_file(tmp_path: Path) -> None:
         with open(growing, "ab") as handle:
             handle.write(b" more")
 
-    stable, changing = settle(StabilityCheck(delay=10, clock=clock), [steady, growing], sleep)
+    told: list[str] = []
+    check = StabilityCheck(delay=10, clock=clock)
+    stable, changing = settle(check, [steady, growing], sleep, announce=told.append)
     assert (stable, changing) == ([steady], [growing])
     assert waits == [10]
+    assert told == ["waiting up to 10 s for 2 files still being written"]  # both new at the first look
 
 
 def test_a_file_growing_during_the_run_stays_in_the_inbox_until_it_settles(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shutil
 import subprocess
@@ -23,7 +24,37 @@ from kpibatch.deliver.service import message_for
 from kpibatch.deliver.summary import missing_divisions
 from kpibatch.pipeline import inbox_files, run_batch
 
+RANKED = [SIX[i] for i in (0, 1, 3, 5, 4, 2)]
+"""The examples best first: three at 5.0000 (rank 1, in file order), then 4.9, 4.8 and 4.55."""
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
+
+
+class Visible(HTMLParser):
+    """The text a reader sees, and each table row's cells."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.text: list[str] = []
+        self.rows: list[list[str]] = []
+        self.headings: list[str] = []
+        self._cell: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "tr":
+            self.rows.append([])
+        if tag in ("td", "th"):
+            self._cell = tag
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th"):
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+        if self._cell == "td":
+            self.rows[-1].append(data.strip())
+        elif self._cell == "th":
+            self.headings.append(data.strip())
 
 
 class Rows(HTMLParser):
@@ -60,7 +91,7 @@ def test_report_html_is_written_on_every_run_and_is_self_contained(tmp_path: Pat
     out = run_batch(inbox_files(EXAMPLES), tmp_path, Settings()).outputs[0]
     assert out.html == out.workbook.parent / "report.html"
     html = out.html.read_text(encoding="utf-8")
-    assert parse(html).names == SIX
+    assert parse(html).names == RANKED
     for external in (r"<script", r"<link", r"\bsrc\s*=", r"\bhref\s*=", r"url\(", r"@import"):
         assert not re.search(external, html, re.IGNORECASE), external
     assert "<style" not in html  # inline styles only: mail clients drop style blocks
@@ -74,6 +105,31 @@ def test_report_html_is_the_html_part_of_the_mail(tmp_path: Path) -> None:
     assert html_part is not None
     # Mail has CRLF line ends on the wire; the file keeps the platform's.
     assert html_part.get_content().replace("\r\n", "\n") == out.html.read_text(encoding="utf-8")
+
+
+def test_rows_in_rank_order_thai_time_and_thai_digits_for_every_number(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    shutil.copytree(EXAMPLES, inbox)
+    write_submission(inbox / "bad.xlsx", simple_kpis({"1": 5, "2": 4}, {"1": 60, "2": 30}), division="กองผิด")
+    at = dt.datetime(2020, 10, 15, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=7)))
+    out = run_batch(inbox_files(inbox), tmp_path / "out", Settings(thai_digits=True), now=lambda: at)
+    html = out.outputs[0].html.read_text(encoding="utf-8")
+    page = Visible()
+    page.feed(html)
+    table = [row for row in page.rows if row]
+    assert [row[1] for row in table] == RANKED
+    # one number column, the rank, and it rises down the table: ties share a rank
+    assert "ลำดับ" not in page.headings and page.headings[0] == "อันดับ"
+    assert [row[0] for row in table] == ["๑", "๑", "๑", "๔", "๕", "๖"]
+    # the time as the workbook's overview writes it, not ISO 8601
+    assert "สร้างเมื่อ ๑๕ ตุลาคม ๒๕๖๓ เวลา ๐๙:๓๐ น." in " ".join("".join(page.text).split())
+    # every number a reader sees is in Thai digits; file names and paths are names, not numbers
+    shown = "".join(page.text)
+    for name in [str(out.outputs[0].workbook.resolve()), out.outputs[0].workbook.name, "bad.xlsx"]:
+        shown = shown.replace(name, "")
+    shown = re.sub(r"\b[A-Z]{1,3}[0-9]+(:[A-Z]{1,3}[0-9]+)?\b", "", shown)  # cell references
+    assert not re.findall(r".{0,20}[0-9].{0,20}", shown)
+    assert "๙๐" in shown  # the weight-sum message's numbers too
 
 
 def test_rejected_files_are_listed_with_their_reasons(tmp_path: Path) -> None:
@@ -131,5 +187,5 @@ def test_report_html_renders_in_headless_chromium(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     dom = parse(result.stdout)
-    assert dom.names == [*SIX, "<script>alert(1)</script>"]
+    assert dom.names == [*RANKED, "<script>alert(1)</script>"]
     assert "table" in dom.tags and "script" not in dom.tags

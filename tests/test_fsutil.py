@@ -153,3 +153,43 @@ def test_the_temporary_file_of_a_killed_run_is_swept_by_the_next_run(tmp_path: P
     os.utime(left, (night_before, night_before))
     report = run_batch(inbox_files(EXAMPLES), out, Settings())
     assert temp_files(out) == [] and len(report.accepted) == 6
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_outputs_get_the_mode_any_new_file_gets_under_the_umask(tmp_path: Path, umask: int) -> None:
+    """A real ``kpibatch run --dry-run`` in a child process with its own umask: the workbook,
+    results.json, report.html, the .eml, a rejected file's .txt and the log are readable as any file
+    the user creates (0644 under 022), not 0600 as a temporary file renamed into place was."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from batchkit import division_book, rejected_book
+
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    division_book(inbox / "a.xlsx", "กองเอ")
+    rejected_book(inbox / "bad.xlsx")
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "KPIBATCH_MAIL_FROM": "kpibatch@example.go.th",
+        "KPIBATCH_MAIL_TO": "director@example.go.th",
+    }
+    argv = ["run", "--inbox", str(inbox), "--out", str(out), "--stability-delay", "0", "--dry-run"]
+    done = subprocess.run(
+        [sys.executable, "-m", "kpibatch", *argv, "--quiet"],
+        env=env,
+        cwd=tmp_path,
+        preexec_fn=lambda: os.umask(umask),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 3, done.stdout + done.stderr  # one file rejected
+    made = {
+        p.relative_to(out).as_posix(): p.stat().st_mode & 0o777
+        for p in out.rglob("*")
+        # the submitted workbooks keep the mode they came with, moved or copied
+        if p.is_file() and not (p.suffix == ".xlsx" and {"archive", "rejected"} & set(p.parts))
+    }
+    kinds = {name.rsplit(".", 1)[-1] for name in made}
+    assert {"xlsx", "json", "html", "eml", "txt", "log"} <= kinds, sorted(made)
+    assert made == dict.fromkeys(made, 0o666 & ~umask)

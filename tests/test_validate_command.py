@@ -85,7 +85,7 @@ def test_text_output_names_file_sheet_cell_both_languages_and_the_fix(tmp_path: 
     assert "The reallocation names 9.9, which does not exist in the KPI sheet" in text
     assert "Fix: Use a code from the KPI sheet." in text
     assert "แก้ไข: ใช้รหัสตัวชี้วัดที่มีอยู่ในชีตตัวชี้วัด" in text
-    assert text.rstrip().endswith("1 files: 0 without errors, 1 with errors")
+    assert text.rstrip().endswith("1 file: 0 without errors, 1 with errors")
 
 
 def test_warnings_alone_exit_0_and_quiet_hides_them(tmp_path: Path) -> None:
@@ -94,7 +94,7 @@ def test_warnings_alone_exit_0_and_quiet_hides_them(tmp_path: Path) -> None:
     )
     code, text = _run("validate", str(path))
     assert code == 0
-    assert "w.xlsx: ok (0 errors, 1 warnings)" in text
+    assert "w.xlsx: ok (0 errors, 1 warning)" in text
     assert "warning KPIs › L3 [result-missing]" in text
     code, text = _run("validate", "--quiet", str(path))
     assert code == 0 and "result-missing" not in text

@@ -73,6 +73,10 @@ def test_matrix_has_a_row_per_division_a_column_per_shared_kpi_and_a_colour_scal
     assert paper == [5, None, 5, 5, None, 5]
     standard = ws.cell(FIRST, column["7.1"])
     assert standard.value == NOT_ASSESSED and standard.comment.text == "รายงานรอบ ๑๒ เดือน"
+    # as legible as the scores beside it: the same size, not the small grey of footnotes
+    score_font = ws.cell(FIRST, column["1.1"]).font
+    assert standard.font.sz == score_font.sz == 16
+    assert standard.font.color == score_font.color  # the default text colour, not MUTED grey
     assert ws.cell(FIRST, column["1.1"]).number_format == "0.0000"
     rules = [(str(rng.sqref), rule.type) for rng in ws.conditional_formatting for rule in rng.rules]
     last = ws.cell(HEADING, 1 + len(expected)).column_letter

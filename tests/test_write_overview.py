@@ -22,7 +22,14 @@ from write_helpers import (
     zip_text,
 )
 
-from kpibatch.write.overview import FIRST_ROW, NAME, STATUS_REJECTED, STATUS_SUPERSEDED, STATUS_USED
+from kpibatch.write.overview import (
+    CHART_SHEET,
+    FIRST_ROW,
+    NAME,
+    STATUS_REJECTED,
+    STATUS_SUPERSEDED,
+    STATUS_USED,
+)
 
 FIRST = FIRST_ROW + 1
 
@@ -61,6 +68,16 @@ def test_overview_table_has_totals_ranks_counts_and_weakest_kpi(
     assert ws.freeze_panes == f"A{FIRST}"
 
 
+def test_weakest_kpi_says_every_kpi_scored_5_when_none_is_weaker(seed_report: tuple[Any, Path, Path]):
+    book, _, _ = seed_report
+    ws = book.worksheets[0]
+    table = [tuple(c.value for c in row) for row in ws.iter_rows(min_row=FIRST, max_row=FIRST + 5, max_col=8)]
+    # the secretariat, the assessment division and the bankruptcy division scored 5 on every KPI
+    for row in (table[0], table[1], table[3]):
+        assert row[5] == "ทุกตัวชี้วัดได้ 5 คะแนน" and row[6] == 5, row
+    assert table[2][5].startswith("2.5 ")  # a division with a weakest KPI still names it
+
+
 def test_overview_has_a_native_bar_chart_of_the_totals(seed_report: tuple[Any, Path, Path]):
     _, path, _ = seed_report
     charts = [n for n in zip_names(path) if re.fullmatch(r"xl/charts/chart\d+\.xml", n)]
@@ -69,7 +86,8 @@ def test_overview_has_a_native_bar_chart_of_the_totals(seed_report: tuple[Any, P
     assert '<c:barDir val="bar"/>' in chart
     assert f"<c:f>{NAME}!$B${FIRST}:$B${FIRST + 5}</c:f>" in chart  # the totals
     assert f"<c:f>{NAME}!$A${FIRST}:$A${FIRST + 5}</c:f>" in chart  # the divisions
-    assert "<drawing " in sheet_xml(path, NAME)
+    # on a chart sheet of its own, so it prints on a page of its own (not under the table's headings)
+    assert "<drawing " in sheet_xml(path, CHART_SHEET) and "<drawing " not in sheet_xml(path, NAME)
 
 
 def test_totals_have_a_colour_scale(seed_report: tuple[Any, Path, Path]):

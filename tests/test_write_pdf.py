@@ -3,6 +3,7 @@ summary one page wide, the planning officer's columns outside the print."""
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 import subprocess
@@ -18,6 +19,22 @@ A4 = (595, 842)
 
 pytestmark = pytest.mark.skipif(
     SOFFICE is None, reason="LibreOffice (soffice) is not installed; apt-get install libreoffice-calc"
+)
+
+
+def _font(family: str) -> str:
+    fc = shutil.which("fc-match")
+    if fc is None:
+        return ""
+    return subprocess.run([fc, "-f", "%{family}", family], capture_output=True, text=True).stdout
+
+
+# what a user's LibreOffice prints with (docs/decisions/0003-print-font.md): measuring layout under
+# any other fallback font would measure that font
+PRINT_FONTS = _font("TH Sarabun New").startswith("Laksaman") and _font("Calibri").startswith("Carlito")
+needs_print_fonts = pytest.mark.skipif(
+    not PRINT_FONTS,
+    reason="the print fonts are missing: apt-get install fonts-thai-tlwg fonts-crosextra-carlito",
 )
 
 
@@ -68,6 +85,25 @@ def page_texts(pdf: Path) -> list[str]:
     return text.split("\f")
 
 
+WORD = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="[\d.]+" yMax="[\d.]+">([^<]*)</word>')
+
+
+def page_lines(pdf: Path) -> list[list[str]]:
+    """Each page's lines of text, top to bottom, from the words' positions: ``-layout`` splits a
+    line where a Thai mark sits apart from its consonant, the positions do not."""
+    assert PDFTOTEXT is not None
+    out = subprocess.run(
+        [PDFTOTEXT, "-bbox", str(pdf), "-"], check=True, capture_output=True, timeout=60
+    ).stdout.decode("utf-8")
+    pages = []
+    for page in out.split("<page ")[1:]:
+        lines: dict[float, list[tuple[float, str]]] = {}
+        for x, y, word in WORD.findall(page):
+            lines.setdefault(round(float(y)), []).append((float(x), html.unescape(word)))
+        pages.append([" ".join(w for _, w in sorted(words)) for _, words in sorted(lines.items())])
+    return pages
+
+
 @pytest.fixture(scope="module")
 def printed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pdf = to_pdf(examples_workbook(tmp_path_factory).workbook, tmp_path_factory.mktemp("pdf"))
@@ -102,3 +138,182 @@ def test_division_summaries_print_one_page_wide_with_their_headings_on_every_pag
         total = f"{division['printed_total']:.4f}"
         assert re.search(rf"{re.escape(total)}\s+100\b", text), division["division"]
         assert plain(text).count(plain("ตัวชี้วัด ข้อ ")) >= len(division["notes_th"])
+
+
+# --- what the printed pages look like -------------------------------------------------------------
+
+TITLES = (
+    "สรุปผลคะแนน ตามคำรับรองการปฏิบัติราชการ ประจำปีงบประมาณ พ.ศ. 2563 รอบ 12 เดือน",
+    "ภาพรวมผลคะแนน ตามคำรับรองการปฏิบัติราชการ ประจำปีงบประมาณ พ.ศ. 2563 รอบ 12 เดือน",
+    "เปรียบเทียบคะแนนตัวชี้วัดที่หลายหน่วยงานมีร่วมกัน ประจำปีงบประมาณ พ.ศ. 2563 รอบ 12 เดือน",
+)
+
+
+@needs_print_fonts
+@pytest.mark.skipif(PDFTOTEXT is None, reason="pdftotext (poppler-utils) is not installed")
+def test_a_title_never_leaves_one_word_alone_on_its_second_line(printed: Path):
+    seen = 0
+    for lines in page_lines(printed):
+        for title in TITLES:
+            if len(lines) < 2 or not plain(title).startswith(plain(lines[0])):
+                continue
+            seen += 1
+            if plain(lines[0]) != plain(title):  # on two lines: the second is the whole period
+                assert plain(lines[0] + lines[1]) == plain(title), lines[:2]
+                assert len(lines[1].split()) > 1, lines[:2]
+                assert plain(lines[1]).startswith(plain("ประจำปีงบประมาณ")), lines[:2]
+    assert seen >= 8  # the overview, the comparison and every division's pages
+
+
+@pytest.mark.skipif(PDFTOTEXT is None, reason="pdftotext (poppler-utils) is not installed")
+def test_the_overview_chart_prints_on_a_page_of_its_own(printed: Path):
+    from kpibatch.write.overview import CHART_TITLE
+
+    [chart] = [page for page in page_texts(printed) if plain(CHART_TITLE) in plain(page)]
+    assert plain("ตัวชี้วัดที่คะแนนต่ำสุด") not in plain(chart)  # no repeated, empty table headings
+    assert plain("สำนักงานเลขาธิการกรม") in plain(chart)  # and the chart itself, with its labels
+
+
+@pytest.mark.skipif(PDFTOTEXT is None, reason="pdftotext (poppler-utils) is not installed")
+def test_the_overview_footer_prints_whole_and_not_under_empty_headings(printed: Path):
+    pages = page_texts(printed)
+    [footer] = [n for n, page in enumerate(pages) if plain("ไฟล์ต้นฉบับ / Source file") in plain(page)]
+    for name in ("01_secretariat.xlsx", "06_ict_centre.xlsx"):
+        assert name in pages[footer]  # the list of source files is not split across pages
+    if footer > 0:  # on a page after the table: no repeated, empty table headings above it
+        assert plain("ตัวชี้วัดที่คะแนนต่ำสุด") not in plain(pages[footer])
+
+
+@needs_print_fonts
+@pytest.mark.skipif(PDFTOTEXT is None, reason="pdftotext (poppler-utils) is not installed")
+def test_a_total_row_is_never_alone_on_a_page(tmp_path: Path):
+    """Divisions of 20 to 45 one-line KPIs: whichever way a long table splits, the page that holds
+    the total holds the last three KPI rows too (and the reallocation sentence under it)."""
+    from helpers import kpi, write_submission
+    from write_helpers import run_report
+
+    inbox = tmp_path / "in"
+    names: dict[str, list[str]] = {}
+    for count in range(20, 46):
+        division = f"กองทดสอบจำนวน{count}ข้อ"
+        kpis = [
+            kpi(str(i), 1, f"ตัวชี้วัดของ{division}ลำดับที่{i}", method="score", result=4) for i in range(1, count)
+        ]
+        kpis.append(
+            kpi(str(count), 100 - (count - 1), f"ตัวชี้วัดของ{division}ลำดับที่{count}", method="score", result=4)
+        )
+        names[division] = [k["name"] for k in kpis]
+        write_submission(inbox / f"{count}.xlsx", kpis, division=division)
+    _, workbook = run_report(inbox, tmp_path / "out")
+    pages = [plain(page) for page in page_texts(to_pdf(workbook, tmp_path))]
+    total = plain("คะแนนที่ได้รับตามคำรับรองฯ")
+    for division, kpi_names in names.items():
+        [page] = [p for p in pages if plain(division) in p and total in p]
+        for name in kpi_names[-3:]:
+            assert plain(name) in page, (division, name)
+
+
+def page_words(pdf: Path) -> list[list[tuple[float, float, float, str]]]:
+    """Each page's words as (left, right, top, text), in points from the page's top left corner."""
+    assert PDFTOTEXT is not None
+    out = subprocess.run(
+        [PDFTOTEXT, "-bbox", str(pdf), "-"], check=True, capture_output=True, timeout=60
+    ).stdout.decode("utf-8")
+    box = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>')
+    return [
+        [(float(x0), float(x1), float(y), html.unescape(w)) for x0, y, x1, w in box.findall(page)]
+        for page in out.split("<page ")[1:]
+    ]
+
+
+def lines_at(tops: list[float]) -> int:
+    """How many lines of text words at these heights make (words of one line differ by a point)."""
+    count, last = 0, None
+    for top in sorted(tops):
+        if last is None or top - last > 4:
+            count += 1
+        last = top
+    return count
+
+
+def name_lines(pdf: Path, divisions: list[str]) -> dict[str, dict[str, int]]:
+    """The lines each KPI's name takes on the printed pages, by division and code.
+
+    A KPI's name lies right of its code and left of the first score, from its code's height down to
+    the next code (or the total row, or the page's footer)."""
+    found: dict[str, dict[str, int]] = {}
+    for words in page_words(pdf):
+        text = plain(" ".join(w for *_, w in words))
+        division = next((d for d in divisions if plain(d) in text), None)
+        if division is None or plain("รายละเอียดตัวชี้วัด") not in text:
+            continue
+        codes = sorted(
+            (top, right, w) for left, right, top, w in words if re.fullmatch(r"\d+(\.\d+)+", w) and left < 90
+        )
+        scores = [left for left, _, _, w in words if re.fullmatch(r"\d\.\d{4}", w)]
+        below = [top for top, _, _ in codes]
+        # the table ends at the total row (คะแนนที่ได้รับ…) or at the page's footer (หน้า 4 / 24)
+        ends = [t for _, _, t, w in words if below and t > below[0] and plain(w).startswith(plain("คะแนนท"))]
+        end = min([*ends, *(t for _, _, t, w in words if w == "หน้า")])
+        codes = [c for c in codes if c[0] < end]  # not the codes the sentences under the total name
+        if not codes or not scores:
+            continue
+        left_edge, right_edge = max(r for _, r, _ in codes) + 1, min(scores) - 1
+        for (top, _, code), following in zip(codes, [*codes[1:], (end, 0.0, "")], strict=True):
+            tops = [
+                t
+                for left, _, t, w in words
+                if left_edge < left < right_edge
+                and top - 4 <= t < following[0] - 4
+                and not (left > left_edge + 200 and plain(w) in STATUS_WORDS)
+            ]
+            found.setdefault(division, {})[code] = lines_at(tops)
+    return found
+
+
+STATUS_WORDS = plain("รายงานรอบ ๑๒ เดือน สำรวจปีละ๑ครั้ง")
+"""Statuses printed in the score column, which may start left of the scores' digits."""
+
+
+@needs_print_fonts
+@pytest.mark.skipif(PDFTOTEXT is None, reason="pdftotext (poppler-utils) is not installed")
+def test_each_kpi_row_is_as_tall_as_the_lines_its_name_prints_on(
+    printed: Path, tmp_path_factory: pytest.TempPathFactory
+):
+    """The lines each printed KPI name really takes (from the words' positions in the PDF) against the
+    lines its row holds: no name is cut, and at most one row in twenty is a line taller than its
+    name needs (on the examples: 0 cut and 5 of 107 too tall; 13 too tall before the row heights
+    counted LibreOffice's wider column unit)."""
+    from write_helpers import load
+
+    from kpibatch.write import widths
+
+    book = load(examples_workbook(tmp_path_factory).workbook)
+    holds: dict[str, dict[str, int]] = {}
+    status: dict[tuple[str, str], int] = {}  # a status (รายงานรอบ ๑๒ เดือน) may need two lines itself
+    for ws in book.worksheets[1:7]:
+        rows = holds.setdefault(ws.cell(3, 2).value, {})
+        score_width = ws.column_dimensions["C"].width - 5 / 7
+        for row in range(5, ws.max_row + 1):
+            code = ws.cell(row, 1).value
+            if code is None or not re.fullmatch(r"[\d.]+", str(code)):
+                break
+            line = 16 * widths.LINE_HEIGHT
+            rows[str(code)] = int((ws.row_dimensions[row].height - widths.ROW_PADDING_PT + 1) // line)
+            if isinstance(ws.cell(row, 3).value, str):
+                status[ws.cell(3, 2).value, str(code)] = widths.line_count(
+                    ws.cell(row, 3).value, score_width, 16
+                )
+    printed_lines = name_lines(printed, list(holds))
+    assert set(printed_lines) == set(holds)
+    cut, tall, count = [], [], 0
+    for division, rows in holds.items():
+        for code, lines in rows.items():
+            shown = printed_lines[division][code]
+            count += 1
+            if shown > lines:
+                cut.append((division, code, shown, lines))
+            elif max(shown, status.get((division, code), 1)) < lines:
+                tall.append((division, code, shown, lines))
+    assert not cut
+    assert len(tall) * 20 <= count, tall

@@ -15,6 +15,7 @@ from kpibatch.write import widths
 from kpibatch.write.comparison import NAME as COMPARISON
 from kpibatch.write.division import FIRST_KPI_ROW
 from kpibatch.write.issues import NAME as ISSUES
+from kpibatch.write.overview import NAME as OVERVIEW
 from kpibatch.write.page import PORTRAIT_WIDTH_PX
 
 FIRST = FIRST_KPI_ROW + 1
@@ -31,11 +32,17 @@ def test_every_sheet_prints_on_a4_one_page_wide_without_gridlines(book: Any):
         setup = ws.page_setup
         assert setup.paperSize == 9, ws.title
         assert setup.orientation == ("landscape" if ws.title in landscape else "portrait"), ws.title
-        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
-        assert (setup.fitToWidth in (None, 1), setup.fitToHeight) == (True, 0), ws.title
+        if ws.row_breaks.brk:
+            # a manual break (the total kept with its last rows) needs a scale: fitting ignores it
+            assert not ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+            assert 80 <= setup.scale < 100, ws.title
+        else:
+            assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+            assert (setup.fitToWidth in (None, 1), setup.fitToHeight) == (True, 0), ws.title
         assert ws.sheet_view.showGridLines is False, ws.title
         assert not ws.print_options.gridLines, ws.title
-        assert ws.print_title_rows, ws.title
+        # the overview repeats its headings only when its table does not fit its first page
+        assert ws.print_title_rows or ws.title == OVERVIEW, ws.title
         assert ws.freeze_panes, ws.title
         assert ws.print_area, ws.title
         assert "หน้า &P / &N" in ws.oddFooter.center.text, ws.title
@@ -103,3 +110,29 @@ def test_line_count_breaks_thai_runs_and_keeps_latin_words_whole():
     assert widths.line_count(thai, one_line / 4, 16) in (4, 5, 6)
     assert widths.line_count("alpha beta", widths.fit_width(["alpha"], 16), 16) == 2
     assert widths.line_count("one\ntwo", 40, 16) == 2
+
+
+def test_no_row_is_taller_than_excel_allows_and_the_officer_sees_what_print_cuts(tmp_path: Path):
+    from helpers import kpi, write_submission
+
+    from kpibatch.write.division import HEADING_ROW
+
+    long_name = "ร้อยละความสำเร็จของการดำเนินงานตามแผนยุทธศาสตร์ " * 60  # about 3,000 characters
+    long_note = "บันทึกของหน่วยงานเกี่ยวกับการเก็บข้อมูล " * 15  # about 600 characters, not printed
+    kpis = [
+        kpi("1", 60, long_name.strip(), method="score", result=4),
+        kpi("2", 40, "ตัวชี้วัดสั้น", method="score", result=5, note=long_note.strip()),
+    ]
+    write_submission(tmp_path / "in" / "long.xlsx", kpis, division="กองข้อความยาว")
+    _, path = run_report(tmp_path / "in", tmp_path / "out")
+    ws = load(path).worksheets[1]
+    heights = {r: d.height for r, d in ws.row_dimensions.items() if d.height is not None}
+    assert max(heights.values()) <= 409, heights  # Excel's limit
+    assert heights[FIRST] == pytest.approx(409, abs=0.75)  # capped, not shrunk
+    assert heights[FIRST + 1] == pytest.approx(409, abs=0.75)  # the note's row too
+    assert ws.cell(FIRST, 2).value == long_name.strip()  # the whole text stays in the cell
+    headings = {ws.cell(HEADING_ROW + 1, c).value: c for c in range(1, ws.max_column + 1)}
+    warned = ws.cell(FIRST, headings["คำเตือน"]).value or ""
+    assert "409" in warned and "พิมพ์" in warned and "printout" in warned
+    # the note is outside the print area: its row is capped but nothing printed is cut
+    assert "409" not in (ws.cell(FIRST + 1, headings["คำเตือน"]).value or "")

@@ -54,7 +54,7 @@ from kpibatch.fsutil import sweep_temp_files
 from kpibatch.pipeline import EXIT_FAILURE, EXIT_OK, EXIT_REJECTED, GroupOutput, check_files
 from kpibatch.read.workbook import list_workbooks
 from kpibatch.results import division_json
-from kpibatch.text import normalize_label
+from kpibatch.text import counted, normalize_label
 
 
 @dataclass(frozen=True)
@@ -145,8 +145,8 @@ class BatchReport:
         """The one line a run ends with (and the log, and cron's mail)."""
         c = self.counts()
         line = (
-            f"{len(self.filed)} files: {c['accepted']} accepted, {c['rejected']} rejected, "
-            f"{c['duplicates']} duplicates, {c['superseded']} superseded"
+            f"{counted(len(self.filed), 'file')}: {c['accepted']} accepted, {c['rejected']} rejected, "
+            f"{counted(c['duplicates'], 'duplicate')}, {c['superseded']} superseded"
         )
         if self.waiting:
             line += f", {len(self.waiting)} waiting"
@@ -194,14 +194,8 @@ def run_inbox(
             report = BatchReport(run_id=run_id, log_file=log_file, keep_inbox=paths.keeps_inbox(settings))
             batch = _Run(settings, paths, ledger, report, progress)
 
-            def announced(seconds: float) -> None:
-                log.info("waiting %.1f s for files that are still changing", seconds)
-                if progress is not None and seconds > 0:
-                    print(f"waiting {seconds:.0f} s for files that are still changing...", file=progress)
-                sleep(seconds)
-
             try:
-                batch.run(stability, announced)
+                batch.run(stability, sleep)
             except BaseException:
                 log.exception("run %s failed", run_id)
                 ledger.finish_run(
@@ -277,11 +271,17 @@ class _Run:
 
     # --- claiming ----------------------------------------------------------------------------------
 
+    def announce(self, message: str) -> None:
+        """Why the run pauses: in the log, and on the terminal of whoever started it."""
+        log.info("%s", message)
+        if self.progress is not None:
+            print(f"{message}...", file=self.progress, flush=True)
+
     def claim(self, stability: StabilityCheck | None, sleep: Callable[[float], None]) -> list[Claim]:
         candidates = list_workbooks(self.paths.inbox)
         if stability is None:
             check = StabilityCheck(self.settings.stability_delay)
-            stable, changing = settle(check, candidates, sleep)
+            stable, changing = settle(check, candidates, sleep, announce=self.announce)
         else:
             check = stability
             stable, changing = check.observe(candidates)

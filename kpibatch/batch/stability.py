@@ -16,11 +16,14 @@ A file that is still changing is left in the inbox for the next run.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from kpibatch.text import counted
 
 Clock = Callable[[], float]
 
@@ -89,13 +92,28 @@ class StabilityCheck:
         return max([0.0, *waits])
 
 
+def waiting_message(seconds: float, count: int) -> str:
+    """What a run says before it pauses for files that are still being copied into the inbox."""
+    return f"waiting up to {math.ceil(seconds)} s for {counted(count, 'file')} still being written"
+
+
 def settle(
-    check: StabilityCheck, paths: list[Path], sleep: Callable[[float], None] = time.sleep
+    check: StabilityCheck,
+    paths: list[Path],
+    sleep: Callable[[float], None] = time.sleep,
+    announce: Callable[[str], None] | None = None,
 ) -> tuple[list[Path], list[Path]]:
-    """One run's claim: take the stable files now, wait once for the rest, take those that held still."""
+    """One run's claim: take the stable files now, wait once for the rest, take those that held still.
+
+    ``announce`` is told how long the wait may be and for how many files before it starts, so a run
+    that pauses says why instead of sitting silent.
+    """
     stable, changing = check.observe(paths)
     if changing:
-        sleep(check.wait_for(changing))
+        seconds = check.wait_for(changing)
+        if announce is not None and seconds > 0:
+            announce(waiting_message(seconds, len(changing)))
+        sleep(seconds)
         later, changing = check.observe(changing, everything=False)
         stable += later
     return sorted(stable, key=lambda p: p.name), changing

@@ -12,7 +12,7 @@ from kpibatch.batch.ledger import Ledger, RunRow, SubmissionRow
 from kpibatch.batch.paths import BatchPaths
 from kpibatch.commands.common import UsageError, add_common, settings_from
 from kpibatch.pipeline import EXIT_OK
-from kpibatch.text import normalize_label
+from kpibatch.text import counted, normalize_label
 
 BUDDHIST_ERA_OFFSET = 543
 
@@ -89,7 +89,7 @@ def _submission_line(row: SubmissionRow) -> str:
         notes.append(f"same bytes as #{row.duplicate_of}")
     errors = sum(1 for p in row.problem_dicts if p.get("severity") == "error")
     if errors:
-        notes.append(f"{errors} errors")
+        notes.append(counted(errors, "error"))
     if row.filed_at is None and row.status != "missing":
         notes.append("not filed yet")
     note = f" ({'; '.join(notes)})" if notes else ""
@@ -106,7 +106,7 @@ def _run_line(run: RunRow) -> str:
     outputs = ", ".join(o["workbook"] for o in json.loads(run.outputs)) or "-"
     return (
         f"run #{run.id:<4} {run.command:<5} {run.started_at} -> {end}  {code}  "
-        f"{run.accepted} accepted, {run.rejected} rejected, {run.duplicates} duplicates, "
+        f"{run.accepted} accepted, {run.rejected} rejected, {counted(run.duplicates, 'duplicate')}, "
         f"{run.superseded} superseded, {run.waiting} waiting, {run.recovered} recovered\n"
         f"        outputs: {outputs}\n        log: {run.log_file or '-'}"
     )

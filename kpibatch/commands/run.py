@@ -24,6 +24,7 @@ from kpibatch.commands.send import print_deliveries
 from kpibatch.config import Settings
 from kpibatch.deliver.service import after_run, prepare
 from kpibatch.pipeline import EXIT_FAILURE, EXIT_LOCKED, EXIT_MAIL
+from kpibatch.text import counted
 
 
 def register(commands: Any) -> None:
@@ -173,7 +174,8 @@ def print_report(report: BatchReport, out: TextIO, *, quiet: bool = False) -> No
             print(f"  {problem.render()}", file=out)
     if not quiet:
         if report.recovered:
-            print(f"recovered: finished filing {report.recovered} files of an interrupted run", file=out)
+            done = counted(report.recovered, "file")
+            print(f"recovered: finished filing {done} of an interrupted run", file=out)
         for filed in report.duplicates:
             original = filed.original
             same = f"#{original.id} {original.file_name}" if original else "an earlier file"

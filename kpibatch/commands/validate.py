@@ -17,6 +17,7 @@ from kpibatch.consolidate import FileOutcome
 from kpibatch.pipeline import EXIT_FAILURE, EXIT_OK, check_files
 from kpibatch.problems import Problem
 from kpibatch.read.workbook import list_workbooks
+from kpibatch.text import counted
 
 EXIT_INVALID = EXIT_FAILURE
 """``validate`` answers a question: 1 means "some file has an error" (as ``cmp``/``grep`` do)."""
@@ -79,14 +80,16 @@ def print_text(outcomes: list[FileOutcome], out: TextIO, *, quiet: bool = False)
         errors = len(outcome.errors)
         warnings = len(outcome.problems) - errors
         mark = "ok" if not errors else "ERRORS"
-        print(f"{outcome.name}: {mark} ({errors} errors, {warnings} warnings)", file=out)
+        counts = f"{counted(errors, 'error')}, {counted(warnings, 'warning')}"
+        print(f"{outcome.name}: {mark} ({counts})", file=out)
         for problem in outcome.problems:
             if quiet and problem.severity != "error":
                 continue
             for line in _problem_lines(problem):
                 print(line, file=out)
     bad = sum(1 for o in outcomes if o.errors)
-    print(f"{len(outcomes)} files: {len(outcomes) - bad} without errors, {bad} with errors", file=out)
+    files = counted(len(outcomes), "file")
+    print(f"{files}: {len(outcomes) - bad} without errors, {bad} with errors", file=out)
 
 
 def handle(args: argparse.Namespace, out: TextIO) -> int:

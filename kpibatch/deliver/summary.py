@@ -6,6 +6,7 @@ days later by ``kpibatch send`` says exactly what the run that wrote the workboo
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kpibatch.consolidate import competition_ranks
-from kpibatch.text import normalize_label, to_thai_digits
+from kpibatch.text import normalize_label, thai_datetime, to_thai_digits
 
 MAX_SCORE = Decimal(5)
 
@@ -52,7 +53,13 @@ class Summary:
     fiscal_year: str
     round: str
     generated_at: str
+    """ISO 8601, as results.json has it."""
+    generated_text: str
+    """The same time as the workbook's overview writes it: ``15 ตุลาคม 2563 เวลา 09:30 น.``."""
     divisions: tuple[DivisionLine, ...]
+    """In the order of results.json (the divisions' files)."""
+    ranked: tuple[DivisionLine, ...]
+    """Best total first (ties in file order), divisions with no total last: the table's order."""
     missing: tuple[str, ...]
     expected_listed: bool
     """Whether the settings list the expected divisions (so an empty ``missing`` means all are in)."""
@@ -61,6 +68,8 @@ class Summary:
     workbook_name: str
     workbook_path: str
     group_key: str
+    max_score: str = "5"
+    """The best possible score, in the digits of the rest of the page."""
 
 
 def results_path(workbook: Path) -> Path:
@@ -97,7 +106,9 @@ def build_summary(
     divisions = data.get("divisions", [])
     totals = [None if d.get("total") is None else Decimal(str(d["total"])) for d in divisions]
     lines = []
+    order: list[tuple[bool, int]] = []
     for d, total, rank in zip(divisions, totals, competition_ranks(totals), strict=True):
+        order.append((rank is None, rank or 0))
         shown = total.quantize(Decimal("0.0001"), ROUND_HALF_UP) if total is not None else None
         bar = float(min(max(total / MAX_SCORE, Decimal(0)), Decimal(1)) * 100) if total is not None else 0.0
         lines.append(
@@ -117,7 +128,7 @@ def build_summary(
                 RejectedError(
                     sheet=str(e.get("sheet") or ""),
                     cell=str(e.get("cell") or ""),
-                    message=str(e.get("message")),
+                    message=digits(str(e.get("message"))),
                 )
                 for e in r.get("errors", [])
             ),
@@ -128,7 +139,9 @@ def build_summary(
         fiscal_year=digits(str(data.get("fiscal_year", ""))),
         round=digits(str(data.get("round", ""))),
         generated_at=str(data.get("generated_at", "")),
+        generated_text=digits(_thai_time(str(data.get("generated_at", "")))),
         divisions=tuple(lines),
+        ranked=tuple(line for _, line in sorted(zip(order, lines, strict=True), key=lambda pair: pair[0])),
         missing=missing_divisions(expected, [line.name for line in lines]),
         expected_listed=bool(expected),
         rejected=rejected,
@@ -138,4 +151,13 @@ def build_summary(
         workbook_name=workbook.name,
         workbook_path=str(workbook.resolve()),
         group_key=group_key(data),
+        max_score=digits(str(MAX_SCORE)),
     )
+
+
+def _thai_time(iso: str) -> str:
+    """The ISO time of results.json as Thai documents write it; as it is when it is not a time."""
+    try:
+        return thai_datetime(dt.datetime.fromisoformat(iso))
+    except ValueError:
+        return iso

@@ -17,7 +17,7 @@ from kpibatch.write import widths
 from kpibatch.write.context import ReportContext
 from kpibatch.write.grid import Grid
 from kpibatch.write.overview import COLOUR_SCALE
-from kpibatch.write.page import LANDSCAPE_WIDTH_PX
+from kpibatch.write.page import LANDSCAPE_WIDTH_PX, title_text
 from kpibatch.write.styles import INTEGER_FORMAT, SCORE_FORMAT, TOTAL_FILL
 
 NAME = "เปรียบเทียบตัวชี้วัด"
@@ -96,7 +96,7 @@ def write_comparison(ctx: ReportContext, name: str) -> Any:
     kpi_width = round(min(max(spare / columns, KPI_COLUMN_MIN), KPI_COLUMN_MAX), 1)
     last_col = columns
     grid = Grid(ws, [DIVISION_COLUMN] + [kpi_width] * columns, f.font_size)
-    title = TITLE.format(period=ctx.period_text())
+    title = title_text(TITLE.format(period=ctx.period_text()), grid.span_width(0, last_col), f.title_size)
     grid.text(TITLE_ROW, 0, title, f.title(), last_col=last_col)
     if not kpis:
         grid.text(HEADING_ROW, 0, NONE_SHARED, f.get(text_wrap=True), last_col=last_col)
@@ -107,7 +107,8 @@ def write_comparison(ctx: ReportContext, name: str) -> Any:
     for col, kpi in enumerate(kpis, start=1):
         grid.text(HEADING_ROW, col, kpi.label, f.header())
     score_format = f.number(SCORE_FORMAT, border=1, align="center")
-    status_format = f.small(border=1, align="center")
+    # as large and dark as the scores beside it: a status is an answer, not a footnote
+    status_format = f.text(align="center")
     absent_format = f.get(border=1, bg_color=TOTAL_FILL)
     row = FIRST_ROW
     for division in divisions:

@@ -13,29 +13,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from kpibatch.consolidate import Group
 from kpibatch.model import DivisionScore
-from kpibatch.text import to_thai_digits
+from kpibatch.text import thai_datetime, to_thai_digits
 from kpibatch.write.grid import Grid
 from kpibatch.write.page import setup_page
 from kpibatch.write.styles import Formats
 
 if TYPE_CHECKING:  # trend imports this module
     from kpibatch.write.trend import Trend
-
-THAI_MONTHS = (
-    "มกราคม",
-    "กุมภาพันธ์",
-    "มีนาคม",
-    "เมษายน",
-    "พฤษภาคม",
-    "มิถุนายน",
-    "กรกฎาคม",
-    "สิงหาคม",
-    "กันยายน",
-    "ตุลาคม",
-    "พฤศจิกายน",
-    "ธันวาคม",
-)
-BUDDHIST_ERA_OFFSET = 543
 
 
 @dataclass(frozen=True)
@@ -75,11 +59,7 @@ class ReportContext:
     def generated_text(self) -> str:
         """The generation time in Thai (Buddhist-era year) followed by ISO 8601."""
         at = self.generated_at
-        thai = (
-            f"{at.day} {THAI_MONTHS[at.month - 1]} {at.year + BUDDHIST_ERA_OFFSET} "
-            f"เวลา {at.hour:02d}:{at.minute:02d} น."
-        )
-        return f"{self.digits(thai)} ({at.isoformat(timespec='seconds')})"
+        return f"{self.digits(thai_datetime(at))} ({at.isoformat(timespec='seconds')})"
 
     def finish(self, grid: Grid, **page: Any) -> None:
         """Fix the sheet's row heights and set it up for print (``page.setup_page``'s options)."""

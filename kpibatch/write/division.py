@@ -20,7 +20,7 @@ from kpibatch.score.rounding import q4
 from kpibatch.write import widths
 from kpibatch.write.context import DivisionPage, ReportContext
 from kpibatch.write.grid import Grid
-from kpibatch.write.page import PORTRAIT_WIDTH_PX
+from kpibatch.write.page import PORTRAIT_WIDTH_PX, break_before, print_scale, title_text
 from kpibatch.write.sentences import reallocation_sentences
 from kpibatch.write.styles import (
     OFFICER_FILL,
@@ -51,6 +51,13 @@ HEADINGS = {
 }
 METHOD_TH = {"threshold": "เทียบเกณฑ์", "milestone": "ระดับขั้น", "score": "คะแนน"}
 LONG_TEXT_WIDTH = 45.0
+KEEP_WITH_TOTAL = 3
+"""KPI rows printed on the total's page when the table must split: a total never starts a page alone."""
+CUT_IN_PRINT = (
+    "ชื่อตัวชี้วัดยาวเกินความสูงแถวสูงสุดของ Excel ({points} พอยต์) ข้อความครบอยู่ในเซลล์ "
+    "แต่เมื่อพิมพ์จะเห็นเพียงส่วนที่พอดีแถว / The KPI name needs a row taller than Excel allows "
+    "({points} pt): the whole text is in the cell, but the printout shows only what fits"
+)
 SENTENCE_GAP_PT = 8.0
 
 TITLE_ROW = 0
@@ -180,18 +187,47 @@ class _Writer:
             )
             last_row = row
             row += 1
+        broken = self.keep_total_together(last_row)
         self.ctx.finish(
             self.grid,
             heading_rows=(TITLE_ROW, HEADING_ROW),
             freeze=(FIRST_KPI_ROW, 2),
             print_area=(TITLE_ROW, 0, last_row, self.layout.last_summary),
         )
+        if broken:
+            # a sheet fitted to the page's width ignores manual page breaks (Excel and LibreOffice):
+            # the scale that fitting would choose is set instead
+            self.ws.set_print_scale(self.print_scale())
+
+    def print_scale(self) -> int:
+        """The scale at which the summary's columns fit the page's width (``page.print_scale``)."""
+        last = self.layout.last_summary
+        return print_scale(sum(self.grid.widths[: last + 1]), last + 1, PORTRAIT_WIDTH_PX)
+
+    def keep_total_together(self, last_row: int) -> bool:
+        """Print the last KPI rows, the total and the sentences under it on one page.
+
+        Left to itself the spreadsheet breaks a long table wherever a page is full, and the total
+        row (or the sentences under it) could start a page alone, away from the scores it adds up.
+        """
+        total = FIRST_KPI_ROW + len(self.score.kpis)
+        first = total - KEEP_WITH_TOTAL
+        if first <= FIRST_KPI_ROW:
+            return False  # a break there would leave the headings alone instead
+        heights = [self.grid.height(r) for r in range(last_row + 1)]
+        scale = self.print_scale() / 100
+        at = break_before(heights, first, repeated=(TITLE_ROW, HEADING_ROW), scale=scale)
+        if at is None:
+            return False
+        self.ws.set_h_pagebreaks([at])
+        return True
 
     def headings(self) -> None:
         f, grid, layout, ctx = self.f, self.grid, self.layout, self.ctx
         sub = self.score.submission
         last = layout.last_summary
         title = TITLE.format(year=ctx.year_text(sub.fiscal_year), round=ctx.round_text(sub.round))
+        title = title_text(title, grid.span_width(0, last), f.title_size)
         grid.text(TITLE_ROW, 0, title, f.title(), last_col=last)
         grid.tall_text(DIVISION_ROW, HEADING_ROW, 0, CODE_HEADING, f.header())
         grid.text(DIVISION_ROW, 1, sub.division, f.header(), last_col=last)
@@ -227,9 +263,19 @@ class _Writer:
             self.number(row, key, value)
         self.number(row, "original_weight", kpi.weight)
         self.number(row, "weighted", weighted_score(kpi), SCORE_FORMAT)
-        grid.text(row, cols["warnings"], "\n".join(w.message_th for w in warnings), f.text())
+        lines = [w.message_th for w in warnings]
+        if self.cut_in_print(kpi):
+            lines.append(CUT_IN_PRINT.format(points=f"{widths.MAX_ROW_PT:g}"))
+        grid.text(row, cols["warnings"], "\n".join(lines), f.text())
         if "note" in cols:
             grid.text(row, cols["note"], kpi.note or "", f.text())
+
+    def cut_in_print(self, kpi: KpiScore) -> bool:
+        """Whether the printed KPI name needs more than the tallest row Excel allows."""
+        size = self.f.font_size
+        width = self.grid.widths[self.cols["name"]]
+        lines = widths.line_count(kpi.name, width, size, bold=kpi.has_children, indent=kpi.depth)
+        return widths.text_height(lines, size) > widths.MAX_ROW_PT
 
     def total_row(self, row: int, warnings: list[Problem]) -> None:
         f, grid, layout, ctx = self.f, self.grid, self.layout, self.ctx
@@ -238,6 +284,7 @@ class _Writer:
         for col in range(layout.last + 1):
             grid.blank(row, col, label_fmt)
         label = TOTAL_LABEL.format(year=ctx.year_text(self.score.submission.fiscal_year))
+        label = title_text(label, grid.span_width(0, 1), f.font_size)  # not the year alone below
         grid.text(row, 0, label, label_fmt, last_col=1)
         if self.score.total is not None:
             self.number(row, "score", self.score.total, SCORE_FORMAT, **fill)

@@ -124,4 +124,4 @@ class Grid:
 
     def finish(self) -> None:
         for row, points in sorted(self._heights.items()):
-            self.ws.set_row(row, points)
+            self.ws.set_row(row, min(points, widths.MAX_ROW_PT))  # space added below text included

@@ -1,21 +1,26 @@
-"""The first sheet: every division's total and rank, a bar chart of the totals, and a footer that
-says when the workbook was made and from which files (with their SHA-256), so a printed copy can be
-traced back to exactly what the divisions sent.
+"""The first sheet: every division's total and rank, and a footer that says when the workbook was made
+and from which files (with their SHA-256), so a printed copy can be traced back to exactly what the
+divisions sent. A bar chart of the totals follows on a chart sheet of its own.
+
+The chart has its own sheet so that it prints on a page of its own: under the table it started a
+page below the overview's repeated, empty table headings, and a group of many divisions makes it
+taller than a page anyway, which a chart sheet scales to fit.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from kpibatch.consolidate import FileOutcome, overview_rows
+from kpibatch.model import DivisionScore
 from kpibatch.write import widths
 from kpibatch.write.context import ReportContext
 from kpibatch.write.grid import Grid
-from kpibatch.write.page import PORTRAIT_HEIGHT_PT, PORTRAIT_WIDTH_PX
+from kpibatch.write.page import A4, MARGINS, PORTRAIT_WIDTH_PX, break_before, print_scale, title_text
 from kpibatch.write.styles import INTEGER_FORMAT, SCORE_FORMAT, number_format
 
 NAME = "ภาพรวม"
+CHART_SHEET = "กราฟคะแนนรวม"
 TITLE = "ภาพรวมผลคะแนน ตามคำรับรองการปฏิบัติราชการ {period}"
 COLUMNS = ("division", "total", "rank", "assessed", "not_assessed", "weakest", "weakest_score", "warnings")
 COLUMN = {key: i for i, key in enumerate(COLUMNS)}
@@ -41,10 +46,6 @@ SUMMARY_ROW = 1
 HEADING_ROW = 3
 SUB_HEADING_ROW = 4
 FIRST_ROW = 5
-CHART_BAR_PX = 44
-CHART_MIN_PX = 280
-CHART_MAX_PX = 6000
-SPACER_ROW_PT = 15.0
 COLOUR_SCALE = {
     "type": "3_color_scale",
     "min_type": "num",
@@ -64,10 +65,12 @@ NO_DIVISION = "ไม่มีหน่วยงานที่ผ่านก�
 STATUS_USED = "ใช้ในรายงาน"
 STATUS_SUPERSEDED = "ถูกแทนที่ด้วยไฟล์ที่ส่งทีหลัง"
 STATUS_REJECTED = "ไม่ผ่านการตรวจ"
+ALL_EQUAL = "ทุกตัวชี้วัดได้ {score} คะแนน"
+"""In the weakest-KPI column when every assessed KPI has the same score: none of them is weakest."""
 
 
 class OverviewSheet:
-    fixed_names: tuple[str, ...] = (NAME,)
+    fixed_names: tuple[str, ...] = (NAME, CHART_SHEET)
 
     def write(self, ctx: ReportContext) -> None:
         write_overview(ctx, NAME)
@@ -89,13 +92,8 @@ def write_overview(ctx: ReportContext, name: str) -> Any:
     last_col = len(COLUMNS) - 1
     grid = Grid(ws, _column_widths(ctx), f.font_size)
 
-    grid.text(
-        TITLE_ROW,
-        0,
-        TITLE.format(period=ctx.period_text()),
-        f.title(),
-        last_col=last_col,
-    )
+    title = title_text(TITLE.format(period=ctx.period_text()), grid.span_width(0, last_col), f.title_size)
+    grid.text(TITLE_ROW, 0, title, f.title(), last_col=last_col)
     files = source_files(ctx)
     summary = ctx.digits(
         f"หน่วยงาน {len(group.divisions)} แห่ง · ไฟล์ที่ได้รับ {len(files)} ไฟล์ · "
@@ -107,7 +105,7 @@ def write_overview(ctx: ReportContext, name: str) -> Any:
     row = FIRST_ROW
     text, centre = f.text(), f.text(align="center")
     score_fmt, int_fmt = _num(ctx, SCORE_FORMAT), _num(ctx, INTEGER_FORMAT)
-    for record in overview_rows(group):
+    for record, division in zip(overview_rows(group), group.divisions, strict=True):
         grid.text(row, COLUMN["division"], record.division, text)
         if record.total is not None and record.rank is not None:
             grid.number(row, COLUMN["total"], record.total, score_fmt, centre)
@@ -119,6 +117,8 @@ def write_overview(ctx: ReportContext, name: str) -> Any:
         grid.number(row, COLUMN["not_assessed"], record.not_assessed, int_fmt, centre)
         code = record.weakest_code
         weakest = f"{ctx.digits(code)} {record.weakest_name}" if code is not None else ""
+        if code is not None and record.weakest_score is not None and _all_equal(division):
+            weakest = ALL_EQUAL.format(score=ctx.digits(f"{record.weakest_score.normalize():f}"))
         grid.text(row, COLUMN["weakest"], weakest, text)
         grid.number(row, COLUMN["weakest_score"], record.weakest_score, score_fmt, centre)
         grid.number(row, COLUMN["warnings"], record.warnings, int_fmt, centre)
@@ -127,19 +127,38 @@ def write_overview(ctx: ReportContext, name: str) -> Any:
 
     if group.divisions:
         ws.conditional_format(FIRST_ROW, COLUMN["total"], last_data, COLUMN["total"], COLOUR_SCALE)
-        row = _insert_chart(ctx, grid, name, row + 1, last_data)
     else:
         grid.text(row, 0, NO_DIVISION, text, last_col=last_col)
         row += 1
 
-    row = _write_footer(ctx, grid, row + 1, files, last_col)
+    footer = row + 1
+    row = _write_footer(ctx, grid, footer, files, last_col)
+    # A table that fits its first page repeats no headings: the footer, when it must go to a page of
+    # its own, is then not printed under empty table headings. It is kept whole.
+    scale = print_scale(sum(grid.widths), len(grid.widths), PORTRAIT_WIDTH_PX)
+    heights = [grid.height(r) for r in range(row)]
+    one_page = break_before(heights[:footer], SUB_HEADING_ROW, repeated=None, scale=scale / 100) is None
+    broken = one_page and break_before(heights, footer, repeated=None, scale=scale / 100) is not None
+    if broken:
+        ws.set_h_pagebreaks([footer])
     ctx.finish(
         grid,
-        heading_rows=(HEADING_ROW, SUB_HEADING_ROW),
+        heading_rows=None if one_page else (HEADING_ROW, SUB_HEADING_ROW),
         freeze=(FIRST_ROW, 0),
         print_area=(TITLE_ROW, 0, row - 1, last_col),
     )
+    if broken:
+        ws.set_print_scale(scale)  # a sheet fitted to the page's width ignores manual breaks
+    if group.divisions:
+        _chart_sheet(ctx, name, last_data)
     return ws
+
+
+def _all_equal(score: DivisionScore) -> bool:
+    """Whether the division assessed more than one KPI and every one of them scored the same."""
+    scores = {k.score for k in score.kpis if k.assessed and not k.has_children}
+    counted = sum(1 for k in score.kpis if k.assessed and not k.has_children)
+    return counted > 1 and len(scores) == 1
 
 
 def _write_headings(grid: Grid, header: Any) -> None:
@@ -155,11 +174,9 @@ def _num(ctx: ReportContext, base: str) -> Any:
     return ctx.formats.number(base, border=1, align="center")
 
 
-def _insert_chart(ctx: ReportContext, grid: Grid, name: str, row: int, last_data: int) -> int:
-    """A native bar chart of the totals under the table; returns the first row below it."""
+def _chart_sheet(ctx: ReportContext, name: str, last_data: int) -> Any:
+    """A native bar chart of the totals (the overview's cells), on a chart sheet: a page of its own."""
     f = ctx.formats
-    count = last_data - FIRST_ROW + 1
-    height = min(max(CHART_MIN_PX, 100 + CHART_BAR_PX * count), CHART_MAX_PX)
     font = {"name": f.font_name, "size": f.small_size}
     chart = ctx.workbook.add_chart({"type": "bar"})
     chart.add_series(
@@ -178,7 +195,7 @@ def _insert_chart(ctx: ReportContext, grid: Grid, name: str, row: int, last_data
     )
     chart.set_title(
         {
-            "name": CHART_TITLE,
+            "name": f"{CHART_TITLE} {ctx.period_text()}",
             "name_font": {**font, "size": f.font_size, "bold": True},
         }
     )
@@ -196,20 +213,14 @@ def _insert_chart(ctx: ReportContext, grid: Grid, name: str, row: int, last_data
         }
     )
     chart.set_y_axis({"reverse": True, "num_font": font, "interval_unit": 1})
-    width_px = widths.units_to_px(grid.span_width(0, len(COLUMNS) - 1))
-    chart.set_size({"width": round(width_px), "height": height})
-    grid.ws.insert_chart(row, 0, chart, {"x_offset": 0, "y_offset": 0, "object_position": 1})
-    rows = math.ceil(height / (SPACER_ROW_PT * widths.PX_PER_PT)) + 1
-    for r in range(row, row + rows):
-        grid.fix_height(r, SPACER_ROW_PT)  # fixed heights, so the footer starts below the chart everywhere
-    grid.keep_together(
-        row - 1,  # with the empty row above it: the chart is drawn a pixel above its anchor
-        row + rows - 1,
-        page_px=PORTRAIT_WIDTH_PX,
-        page_height_pt=PORTRAIT_HEIGHT_PT,
-        repeated=(HEADING_ROW, SUB_HEADING_ROW),
-    )
-    return row + rows
+    sheet = ctx.workbook.add_chartsheet(CHART_SHEET)
+    sheet.set_chart(chart)
+    sheet.set_paper(A4)
+    sheet.set_landscape()
+    sheet.set_margins(**MARGINS)
+    font_name = f.font_name.replace('"', "").replace("&", "")
+    sheet.set_footer(f'&C&"{font_name},Regular"&12หน้า &P / &N')
+    return sheet
 
 
 def _write_footer(

@@ -54,6 +54,10 @@ OTHER_EM = 0.72
 COLUMN_UNIT_PX = 7.0
 """Excel's column width unit: the widest digit of the workbook's default font (Calibri 11), in pixels."""
 COLUMN_GAP_PX = 5.0
+PRINTED_UNIT_PX = 1038 / 2048 * 11 * 96 / 72
+"""The same unit as LibreOffice draws it: Carlito's digit at 11 pt, unrounded (7.43 px), where Excel
+rounds it to 7 px. Text wraps in that wider column when LibreOffice prints; widths are still chosen
+in Excel's unit, so the table fills the page in Excel and LibreOffice scales it to fit."""
 """Excel draws a column ``w`` units wide as ``7·w + 5`` pixels."""
 CELL_PADDING_PX = 8.0
 """Room for the cell's inner margins and borders on both sides."""
@@ -61,13 +65,19 @@ LINE_HEIGHT = 1.72
 """A line of TH Sarabun New takes 1.72 times the font size: its ascent and descent leave room for
 marks above and below the consonants (Laksaman's typographic ascender, descender and gap)."""
 ROW_PADDING_PT = 2.0
+MAX_ROW_PT = 409.0
+"""The tallest row Excel allows (LibreOffice allows more, but a file taller than this opens wrong in
+Excel). Text that needs more stays whole in its cell; the printout shows only what fits."""
 PX_PER_PT = 96 / 72
 INDENT_PX = 3 * COLUMN_UNIT_PX
 """One level of a format's indent: three digits' width."""
 FIT_TOLERANCE_PX = 0.5
 """Text measured exactly as wide as the room fits (widths are rounded to a tenth of a unit)."""
-THAI_BREAK_SLACK_EM = 1.5
-"""Room left unused at the end of a line where a Thai run breaks: about half a Thai word."""
+THAI_BREAK_SLACK_EM = 2.5
+"""Room left unused at the end of a line where a Thai run breaks: the part of the Thai word that did
+not fit. Measured on the examples' 107 KPI names printed by LibreOffice (which breaks Thai at the
+words of its dictionary): 2.5 em is the least slack that clips no name; 5 rows are a line taller
+than their name needs (at 1.5 em one name lost its last line)."""
 
 
 def _char_em(ch: str, bold: bool) -> float:
@@ -128,10 +138,11 @@ def line_count(text: str, width_units: float, size_pt: float, *, bold: bool = Fa
 
     Words are filled greedily. Thai writes no spaces between words, and Excel and LibreOffice break a
     Thai run at any word boundary in it, so a Thai run fills the line it starts on; each such break
-    loses on average half a word at the end of the line (``THAI_BREAK_SLACK_EM``). A run of other
-    text wider than a line is broken anywhere, as both programs do.
+    loses the part of a word that did not fit at the end of the line (``THAI_BREAK_SLACK_EM``). Other
+    text wider than a line is broken anywhere, as both programs do. Lines are as wide as LibreOffice
+    draws the column (``PRINTED_UNIT_PX``).
     """
-    room = units_to_px(width_units) + COLUMN_GAP_PX - CELL_PADDING_PX - indent * INDENT_PX
+    room = width_units * PRINTED_UNIT_PX + COLUMN_GAP_PX - CELL_PADDING_PX - indent * INDENT_PX
     room = max(room, 1.0) + FIT_TOLERANCE_PX
     slack = min(THAI_BREAK_SLACK_EM * size_pt * PX_PER_PT, room / 2)
     space = text_px(" ", size_pt, bold=bold)
@@ -159,6 +170,11 @@ def line_count(text: str, width_units: float, size_pt: float, *, bold: bool = Fa
 
 
 @lru_cache(maxsize=4096)
-def row_height(lines: int, size_pt: float) -> float:
-    """Row height in points for ``lines`` lines of text at ``size_pt``."""
+def text_height(lines: int, size_pt: float) -> float:
+    """Points that ``lines`` lines of text at ``size_pt`` need, whatever Excel allows."""
     return round(max(lines, 1) * size_pt * LINE_HEIGHT + ROW_PADDING_PT, 1)
+
+
+def row_height(lines: int, size_pt: float) -> float:
+    """Row height in points for ``lines`` lines of text at ``size_pt``, at most ``MAX_ROW_PT``."""
+    return min(text_height(lines, size_pt), MAX_ROW_PT)
