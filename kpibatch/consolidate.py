@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from kpibatch.model import DivisionScore, KpiScore, SourceFile
 from kpibatch.problems import Problem, Superseded
-from kpibatch.text import code_key, normalize_label
+from kpibatch.text import code_key, division_key, normalize_label
 
 if TYPE_CHECKING:
     from kpibatch.write.built import BuiltSheet, Parked
@@ -111,7 +111,7 @@ def consolidate(outcomes: list[FileOutcome]) -> list[Group]:
     for outcome in sorted((o for o in outcomes if o.accepted), key=_recency):
         assert outcome.score is not None
         sub = outcome.score.submission
-        key = (sub.fiscal_year, sub.round, normalize_label(sub.division))
+        key = (sub.fiscal_year, sub.round, division_key(sub.division))
         groups.setdefault(sub.group, Group(sub.fiscal_year, sub.round))
         if key in latest:
             superseded.append((latest[key], key))

@@ -16,7 +16,7 @@ import os
 import shutil
 from pathlib import Path
 
-from kpibatch.fsutil import TEMP_PREFIX, write_atomic
+from kpibatch.fsutil import TEMP_PREFIX, left_by_a_finished_writer, write_atomic
 
 NAME_MAX_BYTES = 255
 """Longest file name most file systems take, in bytes (a Thai character is three)."""
@@ -60,10 +60,12 @@ def free_destination(folder: Path, moment: dt.datetime, sha256: str, original: s
 
 
 def remove_scratch(folder: Path) -> None:
-    """Remove half-made copies a killed run left in ``folder`` (their source is still in the inbox)."""
+    """Remove half-made copies a killed run left in ``folder`` (their source is still in the inbox),
+    never a write another process still has in progress there."""
     with contextlib.suppress(FileNotFoundError):
         for leftover in folder.glob(f"{TEMP_PREFIX}*"):
-            leftover.unlink(missing_ok=True)
+            if left_by_a_finished_writer(leftover, older_than_s=0):
+                leftover.unlink(missing_ok=True)
 
 
 def reason_path(filed: Path) -> Path:

@@ -41,6 +41,7 @@ from kpibatch.batch.files import (
     sha256_of,
     sync_folder,
 )
+from kpibatch.batch.inbox import Refused, refused_outcome, scan_inbox
 from kpibatch.batch.ledger import Ledger, NewSubmission, SubmissionRow, iso, utc_now
 from kpibatch.batch.lock import batch_lock
 from kpibatch.batch.paths import BatchPaths
@@ -50,11 +51,11 @@ from kpibatch.batch.runlog import file_progress, log, run_log
 from kpibatch.batch.stability import Signature, StabilityCheck, settle
 from kpibatch.config import Settings
 from kpibatch.consolidate import FileOutcome
-from kpibatch.fsutil import sweep_temp_files
+from kpibatch.fsutil import sweep_temp_files, temp_names_of_run
 from kpibatch.pipeline import EXIT_FAILURE, EXIT_OK, EXIT_REJECTED, GroupOutput, check_files
-from kpibatch.read.workbook import list_workbooks
+from kpibatch.problems import FileNotPermitted
 from kpibatch.results import division_json
-from kpibatch.text import normalize_label
+from kpibatch.text import division_key
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,8 @@ class BatchReport:
     """Left in the inbox: still being written, or changed while this run read it."""
     recovered: int = 0
     outputs: list[GroupOutput] = field(default_factory=list)
+    refused: list[Refused] = field(default_factory=list)
+    """Inbox entries that cannot be read or named, left where they are (``kpibatch.batch.inbox``)."""
 
     def _with(self, status: str) -> list[Filed]:
         return [f for f in self.filed if f.status == status]
@@ -123,7 +126,7 @@ class BatchReport:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_REJECTED if self.rejected else EXIT_OK
+        return EXIT_REJECTED if self.rejected or self.refused else EXIT_OK
 
     def counts(self) -> dict[str, int]:
         return {
@@ -133,6 +136,7 @@ class BatchReport:
             "superseded": self.superseded,
             "waiting": len(self.waiting),
             "recovered": self.recovered,
+            "refused": len(self.refused),
         }
 
     def written(self) -> list[dict[str, Any]]:
@@ -150,6 +154,9 @@ class BatchReport:
         )
         if self.waiting:
             line += f", {len(self.waiting)} waiting"
+        if self.refused:
+            codes = sorted({r.problem.code for r in self.refused})
+            line += f", {len(self.refused)} refused ({', '.join(codes)}; left in the inbox)"
         outputs = ", ".join(str(o.workbook) for o in self.outputs) or "no report changed"
         return f"{line}; output: {outputs}"
 
@@ -178,9 +185,13 @@ def run_inbox(
             started=started,
         )
         crash_point("locked")
-        # under the lock no other run is writing, so every temporary file here is a killed run's
+        # Under the lock no other batch is filing; a temporary file of a process still alive (a
+        # command writing outside a batch) is left to it, the rest is a killed run's.
         sweep_temp_files(paths.out, older_than_s=0)
-        with run_log(paths.logs, run_id, started, settings.log_level) as log_file:
+        with (
+            temp_names_of_run(run_id),
+            run_log(paths.logs, run_id, started, settings.log_level) as log_file,
+        ):
             ledger.set_run_log(run_id, str(log_file))
             report = BatchReport(run_id=run_id, log_file=log_file, keep_inbox=paths.keeps_inbox(settings))
             batch = _Run(settings, paths, ledger, report, progress)
@@ -262,6 +273,7 @@ class _Run:
             run_id=self.report.run_id,
             fresh=done,
             now=lambda: dt.datetime.now(dt.UTC).astimezone(),
+            refused=[refused_outcome(entry) for entry in self.report.refused],
         )
         for fiscal_year, round_ in rounds.rounds_due():
             self.report.outputs.append(rounds.write(fiscal_year, round_))
@@ -269,7 +281,9 @@ class _Run:
     # --- claiming ----------------------------------------------------------------------------------
 
     def claim(self, stability: StabilityCheck | None, sleep: Callable[[float], None]) -> list[Claim]:
-        candidates = list_workbooks(self.paths.inbox)
+        candidates, refused = scan_inbox(self.paths.inbox)
+        for entry in refused:
+            self._refuse(entry)
         if stability is None:
             check = StabilityCheck(self.settings.stability_delay)
             stable, changing = settle(check, candidates, sleep)
@@ -286,6 +300,10 @@ class _Run:
                 sha256 = sha256_of(path)
                 now = Signature.of(path)
             except FileNotFoundError:
+                continue
+            except OSError as exc:  # made unreadable since the inbox was scanned
+                detail = exc.strerror or type(exc).__name__
+                self._refuse(Refused(path, FileNotPermitted(file=path.name, params={"detail": detail})))
                 continue
             # The hash must be of the bytes that were seen to settle, not of a write begun since.
             if settled is None or now != settled:
@@ -311,6 +329,10 @@ class _Run:
             for claim, outcome in zip(claims, outcomes, strict=True):
                 yield claim, outcome
                 tick(outcome.name)
+
+    def _refuse(self, entry: Refused) -> None:
+        log.warning("refused, left in the inbox: %s", entry.problem.render())
+        self.report.refused.append(entry)
 
     def _leave(self, path: Path, why: str) -> None:
         log.warning("left in the inbox, %s: %s", why, path.name)
@@ -381,7 +403,7 @@ class _Run:
             folder = self.paths.archive / f"{sub.fiscal_year}-r{sub.round}"
             extra: dict[str, object] = {
                 "division": sub.division,
-                "division_key": normalize_label(sub.division),
+                "division_key": division_key(sub.division),
                 "total": str(score.total) if score.total is not None else None,
                 "scores": outcome.record_text() or division_json(score),
             }
