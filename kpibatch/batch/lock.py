@@ -2,8 +2,7 @@
 
 The operating system holds the lock (``flock`` on POSIX, ``msvcrt`` locking on Windows, through
 ``filelock``), so it is released when the process dies, however it dies: a killed run never leaves a
-stale lock behind. Within one process the lock nests: a command holds it around the batch and what
-it writes after (the mail, the ``--dry-run`` ``.eml``), so every output is written under it.
+stale lock behind.
 """
 
 from __future__ import annotations
@@ -26,29 +25,15 @@ class Locked(Exception):
         self.path = path
 
 
-_held: dict[Path, int] = {}
-"""Locks this process holds, and how deeply nested."""
-
-
 @contextlib.contextmanager
 def batch_lock(path: Path) -> Iterator[None]:
-    key = path.absolute()
-    if key in _held:  # this process holds it already: the outer holder releases it
-        _held[key] += 1
-        try:
-            yield
-        finally:
-            _held[key] -= 1
-        return
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = filelock.FileLock(str(path), timeout=0)
     try:
         lock.acquire()
     except filelock.Timeout as exc:
         raise Locked(path) from exc
-    _held[key] = 1
     try:
         yield
     finally:
-        del _held[key]
         lock.release()

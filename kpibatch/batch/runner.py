@@ -21,6 +21,7 @@ In keep-inbox mode the inputs are copied there and stay in the inbox.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -168,14 +169,20 @@ def run_inbox(
     stability: StabilityCheck | None = None,
     sleep: Callable[[float], None] = time.sleep,
     command: str = "run",
+    lock_held: bool = False,
 ) -> BatchReport:
     """Run the batch once. Raises ``Locked`` at once when another run holds the lock.
 
     ``stability`` is the watcher's memory of the inbox (no waiting then: files still changing are left
     for its next poll); without it the run waits once, up to the stability delay, for fresh files.
+    ``lock_held``: the caller holds the batch lock already, around this run and what it writes after
+    it (the mail, a dry run's ``.eml``), so that every output is written under the lock.
     """
     paths = BatchPaths.of(settings)
-    with batch_lock(paths.lock), Ledger(paths.ledger) as ledger:
+    with (
+        contextlib.nullcontext() if lock_held else batch_lock(paths.lock),
+        Ledger(paths.ledger) as ledger,
+    ):
         started = utc_now()
         run_id = ledger.start_run(
             command=command,

@@ -128,7 +128,7 @@ def handle(args: argparse.Namespace, out: TextIO) -> int:
         # The mail step (and a dry run's .eml beside each workbook) is output too: it is written under
         # the batch lock, so no run starting meanwhile can take its temporary files for a killed run's.
         with batch_lock(BatchPaths.of(settings).lock):
-            report = run_inbox(settings, progress=progress_stream(args))
+            report = run_inbox(settings, progress=progress_stream(args), lock_held=True)
             print_report(report, out, quiet=args.quiet)
             mail = after_run(
                 [(output.group.key, output.workbook) for output in report.outputs],
