@@ -362,3 +362,59 @@ def test_a_ledger_keyed_before_the_thai_aware_key_is_rekeyed_once(tmp_path: Path
     assert {r.division_key for r in found} == {division_key(SARA_AM)}
     assert [r.superseded_by for r in found] == [found[1].id, None]
     assert json.loads(json.dumps([r.division for r in found])) == [SARA_AM, SPLIT]
+
+
+# --- item 2: file what was hashed ------------------------------------------------------------------------
+
+
+def test_a_file_replaced_between_its_check_and_its_filing_stays_for_the_next_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from batchkit import audit, digests
+
+    from kpibatch.batch import runner
+
+    settings = settings_for(tmp_path)
+    first = division_book(tmp_path / "drafts" / "a.xlsx", "กองเอ", 3.0)
+    second = division_book(tmp_path / "drafts" / "new" / "a.xlsx", "กองเอ", 5.0)
+    copy_in(first, settings.inbox)
+    real = runner.Claim.unchanged
+    replaced: list[Path] = []
+
+    def unchanged_then_replaced(claim: runner.Claim) -> bool:
+        # the last look before filing says "unchanged"; right after it, a colleague saves over the file
+        seen = real(claim)
+        if not replaced:
+            tmp = claim.path.with_name("incoming.tmp")
+            tmp.write_bytes(second.read_bytes())
+            os.replace(tmp, claim.path)
+            replaced.append(claim.path)
+        return seen
+
+    monkeypatch.setattr(runner.Claim, "unchanged", unchanged_then_replaced)
+    report = run_inbox(settings)
+    monkeypatch.undo()
+
+    assert replaced and report.filed == [] and report.waiting == [settings.inbox / "a.xlsx"]
+    assert (settings.inbox / "a.xlsx").read_bytes() == second.read_bytes()
+    audit(settings, set())  # the archive holds only bytes the ledger knows
+    report = run_inbox(settings)
+    assert [f.name for f in report.accepted] == ["a.xlsx"]
+    assert division_totals(settings.out) == {"กองเอ": 5.0}
+    audit(settings, digests([second]))
+
+
+def test_an_inbox_file_with_another_name_is_archived_as_a_file_of_its_own(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    outside = division_book(tmp_path / "owner" / "a.xlsx", "กองเอ", 3.0)
+    os.link(outside, settings.inbox / "a.xlsx")  # the owner keeps a name for the same bytes
+    [filed] = run_inbox(settings).accepted
+    archived = Path(filed.row.location)
+    assert archived.stat().st_nlink == 1 and not archived.samefile(outside)
+    outside.write_bytes(b"changed by its owner afterwards")
+    from kpibatch.batch.files import sha256_of
+
+    assert sha256_of(archived) == filed.row.sha256
+    division_book(settings.inbox / "b.xlsx", "กองบี", 4.0)
+    run_inbox(settings)  # re-reads the archived a.xlsx for the report: still the submitted bytes
+    assert division_totals(settings.out) == {"กองเอ": 3.0, "กองบี": 4.0}

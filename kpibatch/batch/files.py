@@ -1,9 +1,13 @@
 """Moving inputs out of the inbox without ever losing or half-writing one.
 
-A file reaches the archive or the rejected folder by a rename (atomic on one file system). Across
-file systems, and in keep-inbox mode, it is copied to a temporary name beside the destination,
-flushed, and renamed into place, so a destination path either does not exist or holds every byte.
-The source is removed only after that, and only when moving. Nothing here deletes anything else.
+A file is first *taken*: renamed (copied in keep-inbox mode or across file systems) out of the inbox
+into ``<archive or rejected>/.kpibatch-taken/<destination name>/<original name>``, on the
+destination's file system. What is there is hashed, and only bytes whose hash is the one that was
+read and scored are recorded in the ledger and renamed to the destination; anything else (a file
+replaced while the run read it, a link put in its place, a file another name can still change) goes
+back or is copied into a file of its own first. So the bytes in the archive are always the bytes
+of their ledger row. A destination path either does not exist or holds every byte. The source is
+removed only after that, and only when moving. Nothing here deletes anything else.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import errno
 import hashlib
 import os
 import shutil
+import stat
 from pathlib import Path
 
 from kpibatch.fsutil import TEMP_PREFIX, left_by_a_finished_writer, write_atomic
@@ -111,3 +116,87 @@ def file_into(source: Path, target: Path, *, keep: bool, sync: bool = True) -> N
             source.unlink()
     if sync:
         sync_folder(target.parent)
+
+
+TAKEN_FOLDER = ".kpibatch-taken"
+"""Where a file waits, under the folder it is filed into, between leaving the inbox and its row."""
+
+
+def taken_path(root: Path, location: Path, file_name: str) -> Path:
+    """Where the file bound for ``location`` (under ``root``) is held while it is checked."""
+    return root / TAKEN_FOLDER / location.name / file_name
+
+
+def take(source: Path, taken: Path, *, keep: bool) -> bool:
+    """Move ``source`` to ``taken`` (copy it when keeping the inbox or across devices); True when it
+    was copied. Raises ``FileNotFoundError`` when the source is gone.
+    """
+    taken.parent.mkdir(parents=True, exist_ok=True)
+    if taken.exists():
+        raise FileExistsError(errno.EEXIST, "a taken file is in the way", str(taken))
+    if keep:
+        shutil.copy2(source, taken)
+        return True
+    try:
+        os.rename(source, taken)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        shutil.copy2(source, taken)
+        return True
+    return False
+
+
+def holds(taken: Path, sha256: str) -> bool:
+    """Whether ``taken`` is a file of its own that holds exactly these bytes.
+
+    A symbolic link put in the inbox in place of the file is not; a file with another name (a hard
+    link) is copied into a file of its own first, since that other name could change it later.
+    """
+    try:
+        st = os.lstat(taken)
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    if st.st_nlink > 1:
+        own = taken.with_name(taken.name + ".own")
+        shutil.copy2(taken, own)
+        os.replace(own, taken)
+    return sha256_of(taken) == sha256
+
+
+def give_back(taken: Path, source: Path, *, copied: bool | None = None) -> Path | None:
+    """Return a taken file that turned out not to be the one read: to the inbox when it was moved
+    from there (under a numbered name when its own is taken again), or drop it when it was a copy
+    (``copied`` None: unknown, a copy when the inbox still holds the same bytes). Returns where it
+    went back to."""
+    back: Path | None = None
+    try:
+        if copied or (copied is None and source.exists() and has_bytes(source, sha256_of(taken))):
+            taken.unlink()  # a copy of what is still in the inbox
+        else:
+            back = source
+            counter = 2
+            while back.exists() or back.is_symlink():
+                back = source.with_name(f"{source.stem} ({counter}){source.suffix}")
+                counter += 1
+            os.rename(taken, back)
+    finally:
+        with contextlib.suppress(OSError):
+            taken.parent.rmdir()
+    return back
+
+
+def drop_taken_folder(taken: Path) -> None:
+    """Remove the (empty) folder a taken file waited in."""
+    with contextlib.suppress(OSError):
+        taken.parent.rmdir()
+
+
+def orphans_taken(root: Path) -> list[Path]:
+    """Files taken out of the inbox by a run killed before their row was written."""
+    folder = root / TAKEN_FOLDER
+    if not folder.is_dir():
+        return []
+    return sorted(p for held in folder.iterdir() if held.is_dir() for p in held.iterdir())

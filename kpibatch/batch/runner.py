@@ -34,13 +34,19 @@ from typing import Any, TextIO
 
 from kpibatch.batch.crash import crash_point
 from kpibatch.batch.files import (
+    drop_taken_folder,
     file_into,
     free_destination,
+    give_back,
     has_bytes,
+    holds,
+    orphans_taken,
     reason_path,
     remove_scratch,
     sha256_of,
     sync_folder,
+    take,
+    taken_path,
 )
 from kpibatch.batch.inbox import Refused, refused_outcome, scan_inbox
 from kpibatch.batch.ledger import Ledger, NewSubmission, SubmissionRow, iso, utc_now
@@ -256,6 +262,7 @@ class _Run:
         )
         for row in self.ledger.unfiled():
             self.recover(row)
+        self.give_back_orphans()
         crash_point("recovered")
         claims = self.claim(stability, sleep)
         fresh, duplicates = self.split_duplicates(claims)
@@ -364,27 +371,33 @@ class _Run:
         )
 
     def file_new(self, batch: list[tuple[Claim, FileOutcome]]) -> dict[int, FileOutcome]:
-        """Record, move and mark a batch of checked files; the accepted outcomes by submission id.
+        """Take, record, move and mark a batch of checked files; the accepted outcomes by submission id.
 
-        Every row is committed before any file moves, and the batch's rows reach the disk together
-        with the last one's commit; the moves are synced once per folder. A run killed anywhere in
-        between leaves rows the next run finishes (``recover``), so batching loses nothing and saves
-        two disk syncs per file.
+        Each file is taken out of the inbox and its bytes hashed where they now are (``_take``);
+        only then are the rows committed, before any file reaches its destination, and the batch's
+        rows reach the disk together with the last one's commit; the moves are synced once per
+        folder. A run killed anywhere in between leaves taken files the next run gives back to the
+        inbox, or rows it finishes (``recover``), so batching loses nothing and saves two disk syncs
+        per file.
         """
-        recorded: list[tuple[SubmissionRow, FileOutcome, list[int]]] = []
-        news = [(outcome, new) for claim, outcome in batch if (new := self._new(claim, outcome))]
-        for i, (outcome, new) in enumerate(news):
-            row, replaced = self.ledger.record(new, durable=i == len(news) - 1)
+        taken: list[tuple[NewSubmission, FileOutcome, bool]] = []
+        for claim, outcome in batch:
+            new = self._new(claim, outcome)
+            if new is not None and (copied := self._take(claim, new)) is not None:
+                taken.append((new, outcome, copied))
+        recorded: list[tuple[SubmissionRow, FileOutcome, list[int], bool]] = []
+        for i, (new, outcome, copied) in enumerate(taken):
+            row, replaced = self.ledger.record(new, durable=i == len(taken) - 1)
             crash_point("recorded")
-            recorded.append((row, outcome, replaced))
+            recorded.append((row, outcome, replaced, copied))
         folders: set[Path] = set()
-        for row, _, _ in recorded:
-            self.put_in_place(row, mark=False)
+        for row, _, _, copied in recorded:
+            self.put_in_place(row, mark=False, taken=True, copied=copied)
             folders.add(Path(row.location).parent)
         for folder in sorted(folders):
             sync_folder(folder)
         done: dict[int, FileOutcome] = {}
-        for row, outcome, replaced in recorded:
+        for row, outcome, replaced, _ in recorded:
             self.ledger.mark_filed(row.id, utc_now())
             crash_point("filed")
             log.info("%s: %s -> %s (#%s)", row.status, row.file_name, row.location, row.id)
@@ -437,6 +450,7 @@ class _Run:
             "fiscal_year": original.fiscal_year,
             "round": original.round,
         }
+        copied: bool | None = None
         if self.keep:
             # The bytes are already filed under the original; the kept file needs no second copy.
             extra["filed_at"] = iso(now)
@@ -444,26 +458,68 @@ class _Run:
         else:
             folder = self.paths.archive / "duplicates" / now.astimezone().date().isoformat()
             location = free_destination(folder, now, claim.sha256, claim.path.name)
-        row, _ = self.ledger.record(self._new_row(claim, "duplicate", location, **extra))
+        new = self._new_row(claim, "duplicate", location, **extra)
+        if not self.keep and (copied := self._take(claim, new)) is None:
+            return
+        row, _ = self.ledger.record(new)
         crash_point("recorded")
         if row.filed_at is None:
-            self.put_in_place(row, original)
+            self.put_in_place(row, original, taken=True, copied=copied)
         log.info("duplicate of #%s: %s -> %s (#%s)", original.id, claim.path.name, location, row.id)
         self.report.filed.append(Filed(row=self.ledger.get(row.id, lean=True), original=original))
 
     def _explains(self, row: SubmissionRow) -> bool:
         return row.status in ("rejected", "duplicate") and row.location != row.source_path
 
+    def _taken_of(self, row: SubmissionRow | NewSubmission) -> Path:
+        root = self.paths.rejected if row.status == "rejected" else self.paths.archive
+        return taken_path(root, Path(row.location), row.file_name)
+
+    def _take(self, claim: Claim, new: NewSubmission) -> bool | None:
+        """Take the claimed file out of the inbox beside its destination and check it is the file
+        that was read; True when it was copied (kept inbox, another file system), None when it is
+        not the file that was read and went back (or vanished)."""
+        taken = self._taken_of(new)
+        try:
+            copied = take(claim.path, taken, keep=self.keep)
+        except FileNotFoundError:
+            drop_taken_folder(taken)
+            log.warning("gone from the inbox before it was filed: %s", claim.path.name)
+            return None
+        crash_point("taken")
+        if holds(taken, claim.sha256):
+            return copied
+        back = give_back(taken, claim.path, copied=copied)
+        self._leave(back or claim.path, "replaced while it was filed")
+        return None
+
     def put_in_place(
-        self, row: SubmissionRow, original: SubmissionRow | None = None, *, mark: bool = True
+        self,
+        row: SubmissionRow,
+        original: SubmissionRow | None = None,
+        *,
+        mark: bool = True,
+        taken: bool = False,
+        copied: bool | None = None,
     ) -> None:
         """Explain (rejected and duplicate files), move and, unless ``mark`` is False, mark filed;
-        without the mark the caller syncs the folder and marks the row."""
-        location = Path(row.location)
+        without the mark the caller syncs the folder and marks the row.
+
+        ``taken``: the bytes wait in the row's taken folder (``_take``), else in the inbox (a row
+        written before taking existed). ``copied``: they were copied there (None: unknown).
+        """
+        location, source = Path(row.location), Path(row.source_path)
         if self._explains(row):
             write_reason(reason_path(location), row, original)
             crash_point("explained")
-        file_into(Path(row.source_path), location, keep=bool(row.kept), sync=mark)
+        if taken:
+            held = self._taken_of(row)
+            file_into(held, location, keep=False, sync=mark)
+            drop_taken_folder(held)
+            if not row.kept and copied is not False and source != location and has_bytes(source, row.sha256):
+                source.unlink()  # the second half of a move across file systems
+        else:
+            file_into(source, location, keep=bool(row.kept), sync=mark)
         crash_point("moved")
         if mark:
             self.ledger.mark_filed(row.id, utc_now())
@@ -471,19 +527,33 @@ class _Run:
 
     # --- recovery ----------------------------------------------------------------------------------
 
+    def give_back_orphans(self) -> None:
+        """Files a killed run took out of the inbox before writing their rows: back to the inbox
+        (or dropped, when they were copies of what is still there), to be claimed again."""
+        for root in dict.fromkeys((self.paths.archive, self.paths.rejected)):
+            for orphan in orphans_taken(root):
+                back = give_back(orphan, self.paths.inbox / orphan.name)
+                log.info("taken by a killed run, back to the inbox: %s -> %s", orphan.name, back or "dropped")
+
     def recover(self, row: SubmissionRow) -> None:
         """Finish filing a row a killed run wrote, from wherever its bytes are now."""
         location, source = Path(row.location), Path(row.source_path)
         original = self.ledger.get(row.duplicate_of) if row.duplicate_of is not None else None
         if location.parent.is_dir():
             remove_scratch(location.parent)
+        held = self._taken_of(row)
         if has_bytes(location, row.sha256):
             if not row.kept and source != location and has_bytes(source, row.sha256):
                 source.unlink()  # the second half of a move across file systems
             if self._explains(row) and not reason_path(location).exists():
                 write_reason(reason_path(location), row, original)
             self.ledger.mark_filed(row.id, utc_now())
+        elif has_bytes(held, row.sha256):
+            self.put_in_place(row, original, taken=True)
         elif has_bytes(source, row.sha256):
+            if held.exists():  # a copy a power cut left incomplete
+                held.unlink()
+                drop_taken_folder(held)
             self.put_in_place(row, original)
         else:
             log.error(
