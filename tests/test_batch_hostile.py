@@ -18,12 +18,13 @@ from pathlib import Path
 import filelock
 import openpyxl
 import pytest
-from batchkit import cli, copy_in, division_book, division_totals, results, rows, settings_for
+from batchkit import cli, copy_in, division_book, division_totals, rejected_book, results, rows, settings_for
 
-from kpibatch.batch.ledger import Ledger
+from kpibatch.batch.ledger import Ledger, SubmissionRow
 from kpibatch.batch.paths import BatchPaths
 from kpibatch.batch.runner import BatchReport, run_inbox
 from kpibatch.batch.watch import watch
+from kpibatch.config import Settings
 from kpibatch.fsutil import TEMP_PREFIX
 from kpibatch.pipeline import EXIT_REJECTED
 from kpibatch.text import division_key, normalize_label
@@ -418,3 +419,113 @@ def test_an_inbox_file_with_another_name_is_archived_as_a_file_of_its_own(tmp_pa
     division_book(settings.inbox / "b.xlsx", "กองบี", 4.0)
     run_inbox(settings)  # re-reads the archived a.xlsx for the report: still the submitted bytes
     assert division_totals(settings.out) == {"กองเอ": 3.0, "กองบี": 4.0}
+
+
+# --- item 4: a ledger that vanished -------------------------------------------------------------------
+
+
+def _filed_night(tmp_path: Path) -> tuple[Settings, list[SubmissionRow]]:
+    """Two nights filed: round 6 and 12, a resubmission, a rejected file, a duplicate."""
+    settings = settings_for(tmp_path)
+    drafts = tmp_path / "drafts"
+    b = division_book(drafts / "b.xlsx", "กองบี", 4.0)
+    copy_in(b, settings.inbox)
+    division_book(settings.inbox / "a6.xlsx", "กองเอ", 3.5, round_=6)
+    division_book(settings.inbox / "a.xlsx", "กองเอ", 3.0)
+    rejected_book(settings.inbox / "bad.xlsx")
+    run_inbox(settings)
+    division_book(settings.inbox / "a-fixed.xlsx", SPLIT, 5.0)
+    copy_in(b, settings.inbox, "b-again.xlsx")
+    run_inbox(settings)
+    return settings, rows(settings)
+
+
+def _remove_ledger(settings: Settings, how: str) -> Path:
+    ledger = BatchPaths.of(settings).ledger
+    for suffix in ("", "-wal", "-shm"):
+        ledger.with_name(ledger.name + suffix).unlink(missing_ok=True)
+    if how == "empty":
+        ledger.write_bytes(b"")
+    return ledger
+
+
+@pytest.mark.parametrize("how", ["deleted", "empty"])
+def test_a_run_stops_when_the_ledger_vanished_and_says_how_to_rebuild(
+    tmp_path: Path, how: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings, _ = _filed_night(tmp_path)
+    ledger = _remove_ledger(settings, how)
+    division_book(settings.inbox / "c.xlsx", "กองซี", 2.0)
+    capsys.readouterr()
+
+    code, out = cli("run", "--inbox", settings.inbox, "--out", settings.out, "--stability-delay", "0")
+
+    err = capsys.readouterr().err
+    assert code == 1, out
+    assert str(ledger) in err and "kpibatch ledger rebuild" in err and "unexpected" not in err
+    assert (settings.inbox / "c.xlsx").exists()  # nothing claimed
+    assert ledger.exists() == (how == "empty") and (not ledger.exists() or ledger.stat().st_size == 0)
+
+
+def test_ledger_rebuild_recreates_the_ledger_from_the_archive(tmp_path: Path) -> None:
+    settings, before = _filed_night(tmp_path)
+    totals = division_totals(settings.out)
+    _remove_ledger(settings, "deleted")
+
+    code, out = cli("ledger", "rebuild", "--out", settings.out, "--inbox", settings.inbox)
+
+    assert code == 0, out
+    assert "4 accepted, 1 rejected, 1 duplicates" in out and "could not recover:" in out
+    assert "history of runs" in out
+    after = rows(settings)
+
+    def story(found: list[SubmissionRow]) -> set[tuple[object, ...]]:
+        names = {r.id: r.file_name for r in found}
+        return {
+            (
+                r.status,
+                r.file_name,
+                r.sha256,
+                r.location,
+                r.division,
+                r.division_key,
+                r.fiscal_year,
+                r.round,
+                r.total,
+                names.get(r.superseded_by) if r.superseded_by else None,
+                names.get(r.duplicate_of) if r.duplicate_of else None,
+            )
+            for r in found
+        }
+
+    assert story(after) == story(before)
+    received = {r.file_name: r.received_at for r in before if r.status != "accepted"}
+    assert {r.file_name: r.received_at for r in after if r.status != "accepted"} == received
+    assert all(r.filed_at is not None for r in after)
+    # the next run writes the reports again from the archive, and archived bytes are not new
+    copy_in(tmp_path / "drafts" / "b.xlsx", settings.inbox, "b-third.xlsx")
+    report = run_inbox(settings)
+    assert [f.status for f in report.filed] == ["duplicate"]
+    assert division_totals(settings.out) == totals
+    assert {o.group.key for o in report.outputs} == {"2563-r6", "2563-r12"}
+    again, _ = cli("ledger", "rebuild", "--out", settings.out)
+    assert again == 1  # a ledger is there: never overwritten
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_a_corrupt_ledger_is_named_in_the_message(
+    tmp_path: Path, damage: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings, _ = _filed_night(tmp_path)
+    ledger = BatchPaths.of(settings).ledger
+    with Ledger(ledger):
+        pass  # checkpointed into the main file on close
+    data = ledger.read_bytes()
+    ledger.write_bytes(b"not a database at all " * 100 if damage == "garbage" else data[: len(data) // 2])
+    division_book(settings.inbox / "c.xlsx", "กองซี", 2.0)
+    capsys.readouterr()
+
+    code, _ = cli("run", "--inbox", settings.inbox, "--out", settings.out, "--stability-delay", "0")
+
+    err = capsys.readouterr().err
+    assert code == 1 and str(ledger) in err and "unexpected" not in err, err

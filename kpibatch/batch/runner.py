@@ -26,6 +26,7 @@ import datetime as dt
 import json
 import os
 import socket
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -49,10 +50,11 @@ from kpibatch.batch.files import (
     taken_path,
 )
 from kpibatch.batch.inbox import Refused, refused_outcome, scan_inbox
-from kpibatch.batch.ledger import Ledger, NewSubmission, SubmissionRow, iso, utc_now
+from kpibatch.batch.ledger import Ledger, LedgerError, NewSubmission, SubmissionRow, iso, utc_now
 from kpibatch.batch.lock import batch_lock
 from kpibatch.batch.paths import BatchPaths
 from kpibatch.batch.reasons import write_reason
+from kpibatch.batch.rebuild import require_ledger
 from kpibatch.batch.rounds import RoundWriter
 from kpibatch.batch.runlog import file_progress, log, run_log
 from kpibatch.batch.stability import Signature, StabilityCheck, settle
@@ -185,10 +187,23 @@ def run_inbox(
     it (the mail, a dry run's ``.eml``), so that every output is written under the lock.
     """
     paths = BatchPaths.of(settings)
-    with (
-        contextlib.nullcontext() if lock_held else batch_lock(paths.lock),
-        Ledger(paths.ledger) as ledger,
-    ):
+    with contextlib.nullcontext() if lock_held else batch_lock(paths.lock):
+        require_ledger(paths)  # under the lock: a run in progress may be creating it
+        try:
+            return _run_with_ledger(settings, paths, progress, stability, sleep, command)
+        except sqlite3.DatabaseError as exc:  # damaged past what opening it showed
+            raise LedgerError(f"ledger {paths.ledger}: {exc}") from exc
+
+
+def _run_with_ledger(
+    settings: Settings,
+    paths: BatchPaths,
+    progress: TextIO | None,
+    stability: StabilityCheck | None,
+    sleep: Callable[[float], None],
+    command: str,
+) -> BatchReport:
+    with Ledger(paths.ledger) as ledger:
         started = utc_now()
         run_id = ledger.start_run(
             command=command,
