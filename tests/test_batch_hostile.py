@@ -529,3 +529,19 @@ def test_a_corrupt_ledger_is_named_in_the_message(
 
     err = capsys.readouterr().err
     assert code == 1 and str(ledger) in err and "unexpected" not in err, err
+
+
+def test_ledger_rebuild_has_help_for_every_option_and_a_readme_section(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from kpibatch.cli import build_parser
+
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["ledger", "rebuild", "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    assert text.startswith("usage: kpibatch ledger rebuild")
+    for option in ("--out", "--inbox", "--archive", "--rejected", "--ledger", "--lock-file", "--config"):
+        assert option in text
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "## `kpibatch ledger rebuild`" in readme

@@ -120,6 +120,8 @@ def file_into(source: Path, target: Path, *, keep: bool, sync: bool = True) -> N
 
 TAKEN_FOLDER = ".kpibatch-taken"
 """Where a file waits, under the folder it is filed into, between leaving the inbox and its row."""
+OWN_SUFFIX = ".kpibatch-own"
+"""A copy being made of a taken file that has another name (``holds``)."""
 
 
 def taken_path(root: Path, location: Path, file_name: str) -> Path:
@@ -160,7 +162,7 @@ def holds(taken: Path, sha256: str) -> bool:
     if not stat.S_ISREG(st.st_mode):
         return False
     if st.st_nlink > 1:
-        own = taken.with_name(taken.name + ".own")
+        own = taken.with_name(taken.name + OWN_SUFFIX)
         shutil.copy2(taken, own)
         os.replace(own, taken)
     return sha256_of(taken) == sha256
@@ -195,8 +197,16 @@ def drop_taken_folder(taken: Path) -> None:
 
 
 def orphans_taken(root: Path) -> list[Path]:
-    """Files taken out of the inbox by a run killed before their row was written."""
+    """Files taken out of the inbox by a run killed before their row was written (a copy it was
+    making of a hard-linked one is removed: the file itself is there)."""
     folder = root / TAKEN_FOLDER
     if not folder.is_dir():
         return []
-    return sorted(p for held in folder.iterdir() if held.is_dir() for p in held.iterdir())
+    found = []
+    for held in sorted(p for p in folder.iterdir() if p.is_dir()):
+        for path in sorted(held.iterdir()):
+            if path.name.endswith(OWN_SUFFIX):
+                path.unlink()
+            else:
+                found.append(path)
+    return found
