@@ -150,7 +150,7 @@ def test_a_file_removed_while_the_run_was_down_is_marked_missing(night: tuple[Se
     paths = BatchPaths.of(settings)
     root = paths.rejected if row.status == "rejected" else paths.archive
     assert not Path(row.source_path).exists()
-    taken_path(root, Path(row.location), row.file_name).unlink()
+    taken_path(root, Path(row.location)).unlink()
 
     report = run_inbox(settings)
 

@@ -1,13 +1,13 @@
 """Moving inputs out of the inbox without ever losing or half-writing one.
 
 A file is first *taken*: renamed (copied in keep-inbox mode or across file systems) out of the inbox
-into ``<archive or rejected>/.kpibatch-taken/<destination name>/<original name>``, on the
-destination's file system. What is there is hashed, and only bytes whose hash is the one that was
-read and scored are recorded in the ledger and renamed to the destination; anything else (a file
-replaced while the run read it, a link put in its place, a file another name can still change) goes
-back or is copied into a file of its own first. So the bytes in the archive are always the bytes
-of their ledger row. A destination path either does not exist or holds every byte. The source is
-removed only after that, and only when moving. Nothing here deletes anything else.
+into ``<archive or rejected>/.kpibatch-taken/<destination name>``, on the destination's file system.
+What is there is hashed, and only bytes whose hash is the one that was read and scored are recorded
+in the ledger and renamed to the destination; anything else (a file replaced while the run read it,
+a link put in its place) goes back, and a file another name can still change is copied into a file
+of its own first. So the bytes in the archive are always the bytes of their ledger row. A
+destination path either does not exist or holds every byte. The source is removed only after that,
+and only when moving. Nothing here deletes anything else.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import datetime as dt
 import errno
 import hashlib
 import os
+import re
 import shutil
 import stat
 from pathlib import Path
@@ -124,9 +125,18 @@ OWN_SUFFIX = ".kpibatch-own"
 """A copy being made of a taken file that has another name (``holds``)."""
 
 
-def taken_path(root: Path, location: Path, file_name: str) -> Path:
-    """Where the file bound for ``location`` (under ``root``) is held while it is checked."""
-    return root / TAKEN_FOLDER / location.name / file_name
+_FILED_PREFIX = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}-")
+
+
+def taken_path(root: Path, location: Path) -> Path:
+    """Where the file bound for ``location`` (under ``root``) is held while it is checked: one folder
+    for all (a folder per file costs a directory creation and removal, slow on some file systems)."""
+    return root / TAKEN_FOLDER / location.name
+
+
+def original_name(taken: Path) -> str:
+    """The inbox name of a taken file (the destination name without its time and hash)."""
+    return _FILED_PREFIX.sub("", taken.name, count=1)
 
 
 def take(source: Path, taken: Path, *, keep: bool) -> bool:
@@ -134,7 +144,7 @@ def take(source: Path, taken: Path, *, keep: bool) -> bool:
     was copied. Raises ``FileNotFoundError`` when the source is gone.
     """
     taken.parent.mkdir(parents=True, exist_ok=True)
-    if taken.exists():
+    if taken.exists() or taken.is_symlink():
         raise FileExistsError(errno.EEXIST, "a taken file is in the way", str(taken))
     if keep:
         shutil.copy2(source, taken)
@@ -173,27 +183,16 @@ def give_back(taken: Path, source: Path, *, copied: bool | None = None) -> Path 
     from there (under a numbered name when its own is taken again), or drop it when it was a copy
     (``copied`` None: unknown, a copy when the inbox still holds the same bytes). Returns where it
     went back to."""
-    back: Path | None = None
-    try:
-        if copied or (copied is None and source.exists() and has_bytes(source, sha256_of(taken))):
-            taken.unlink()  # a copy of what is still in the inbox
-        else:
-            back = source
-            counter = 2
-            while back.exists() or back.is_symlink():
-                back = source.with_name(f"{source.stem} ({counter}){source.suffix}")
-                counter += 1
-            os.rename(taken, back)
-    finally:
-        with contextlib.suppress(OSError):
-            taken.parent.rmdir()
+    if copied or (copied is None and source.exists() and has_bytes(source, sha256_of(taken))):
+        taken.unlink()  # a copy of what is still in the inbox
+        return None
+    back = source
+    counter = 2
+    while back.exists() or back.is_symlink():
+        back = source.with_name(f"{source.stem} ({counter}){source.suffix}")
+        counter += 1
+    os.rename(taken, back)
     return back
-
-
-def drop_taken_folder(taken: Path) -> None:
-    """Remove the (empty) folder a taken file waited in."""
-    with contextlib.suppress(OSError):
-        taken.parent.rmdir()
 
 
 def orphans_taken(root: Path) -> list[Path]:
@@ -203,10 +202,9 @@ def orphans_taken(root: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     found = []
-    for held in sorted(p for p in folder.iterdir() if p.is_dir()):
-        for path in sorted(held.iterdir()):
-            if path.name.endswith(OWN_SUFFIX):
-                path.unlink()
-            else:
-                found.append(path)
+    for path in sorted(folder.iterdir()):
+        if path.name.endswith(OWN_SUFFIX):
+            path.unlink()
+        else:
+            found.append(path)
     return found

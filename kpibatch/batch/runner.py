@@ -35,12 +35,12 @@ from typing import Any, TextIO
 
 from kpibatch.batch.crash import crash_point
 from kpibatch.batch.files import (
-    drop_taken_folder,
     file_into,
     free_destination,
     give_back,
     has_bytes,
     holds,
+    original_name,
     orphans_taken,
     reason_path,
     remove_scratch,
@@ -488,7 +488,7 @@ class _Run:
 
     def _taken_of(self, row: SubmissionRow | NewSubmission) -> Path:
         root = self.paths.rejected if row.status == "rejected" else self.paths.archive
-        return taken_path(root, Path(row.location), row.file_name)
+        return taken_path(root, Path(row.location))
 
     def _take(self, claim: Claim, new: NewSubmission) -> bool | None:
         """Take the claimed file out of the inbox beside its destination and check it is the file
@@ -498,7 +498,6 @@ class _Run:
         try:
             copied = take(claim.path, taken, keep=self.keep)
         except FileNotFoundError:
-            drop_taken_folder(taken)
             log.warning("gone from the inbox before it was filed: %s", claim.path.name)
             return None
         crash_point("taken")
@@ -530,7 +529,6 @@ class _Run:
         if taken:
             held = self._taken_of(row)
             file_into(held, location, keep=False, sync=mark)
-            drop_taken_folder(held)
             if not row.kept and copied is not False and source != location and has_bytes(source, row.sha256):
                 source.unlink()  # the second half of a move across file systems
         else:
@@ -547,7 +545,7 @@ class _Run:
         (or dropped, when they were copies of what is still there), to be claimed again."""
         for root in dict.fromkeys((self.paths.archive, self.paths.rejected)):
             for orphan in orphans_taken(root):
-                back = give_back(orphan, self.paths.inbox / orphan.name)
+                back = give_back(orphan, self.paths.inbox / original_name(orphan))
                 log.info("taken by a killed run, back to the inbox: %s -> %s", orphan.name, back or "dropped")
 
     def recover(self, row: SubmissionRow) -> None:
@@ -566,9 +564,7 @@ class _Run:
         elif has_bytes(held, row.sha256):
             self.put_in_place(row, original, taken=True)
         elif has_bytes(source, row.sha256):
-            if held.exists():  # a copy a power cut left incomplete
-                held.unlink()
-                drop_taken_folder(held)
+            held.unlink(missing_ok=True)  # a copy a power cut left incomplete
             self.put_in_place(row, original)
         else:
             log.error(
