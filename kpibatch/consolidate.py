@@ -16,7 +16,7 @@ from pathlib import Path
 
 from kpibatch.model import DivisionScore, KpiScore, SourceFile
 from kpibatch.problems import Problem, ResultsBlanked, Superseded
-from kpibatch.text import code_key, normalize_label
+from kpibatch.text import code_key, division_key, normalize_label
 
 
 @dataclass
@@ -120,7 +120,6 @@ def warn_blanked_results(group: Group, new: FileOutcome, older: str, had: set[st
     marked = dataclasses.replace(score, warnings=(*score.warnings, warning))
     group.divisions = [marked if d is score else d for d in group.divisions]
     new.score = marked
-    new.record = None  # results.json encodes the entry again, with the warning
 
 
 def _recency(outcome: FileOutcome) -> tuple[float, str]:
@@ -140,7 +139,7 @@ def consolidate(outcomes: list[FileOutcome]) -> list[Group]:
     for outcome in sorted((o for o in outcomes if o.accepted), key=_recency):
         assert outcome.score is not None
         sub = outcome.score.submission
-        key = (sub.fiscal_year, sub.round, normalize_label(sub.division))
+        key = (sub.fiscal_year, sub.round, division_key(sub.division))
         groups.setdefault(sub.group, Group(sub.fiscal_year, sub.round))
         if key in latest:
             superseded.append((latest[key], key))

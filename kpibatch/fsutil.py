@@ -1,11 +1,14 @@
 """File-system helpers for durable outputs on every OS.
 
 Outputs are written to a temporary file beside the target and renamed over it, so a reader never
-sees a half-written workbook. A run killed mid-write leaves a ``.kpibatch-tmp-*`` file behind: the
-next run sweeps those (``sweep_temp_files``). On Windows the rename fails while the old workbook is
-open in Excel (a sharing violation surfaces as ``PermissionError``): the rename is retried for a few
-seconds, then the new output is written beside the old one under a dated name with a clear message,
-rather than failing the night's run.
+sees a half-written workbook. A temporary name carries the writing process's id and the batch run's
+id (``.kpibatch-tmp-<pid>-r<run>-*``). A run killed mid-write leaves such a file behind: the next run
+sweeps it (``sweep_temp_files``), but only once its writer is over (the process is gone), so one
+run's clean-up never deletes a write another process still has in progress.
+
+On Windows the rename fails while the old workbook is open in Excel (a sharing violation surfaces
+as ``PermissionError``): the rename is retried for a few seconds, then the new output is written
+beside the old one under a dated name with a clear message, rather than failing the night's run.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import contextlib
 import datetime as dt
 import logging
 import os
+import re
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -28,6 +32,12 @@ REPLACE_ATTEMPTS = 5
 REPLACE_DELAY_S = 0.5
 NEW_FILE_MODE = 0o666
 """What ``open()`` asks for: the umask then takes away what the user's policy takes away."""
+
+_OWNED = re.compile(re.escape(TEMP_PREFIX) + r"(\d+)-r(\d+)-")
+_run_id = 0
+"""The batch run this process is doing, named in its temporary files (0: none)."""
+_in_flight: set[Path] = set()
+"""Temporary files this process is writing now: never swept, whatever their name says."""
 
 log = logging.getLogger("kpibatch.fsutil")
 Replace = Callable[[Path, Path], None]
@@ -109,6 +119,63 @@ def create_temp(folder: Path, *, prefix: str = TEMP_PREFIX, suffix: str = "") ->
         return path
 
 
+@contextlib.contextmanager
+def temp_names_of_run(run_id: int) -> Iterator[None]:
+    """Name this process's temporary files after batch run ``run_id`` while the run lasts."""
+    global _run_id
+    previous, _run_id = _run_id, run_id
+    try:
+        yield
+    finally:
+        _run_id = previous
+
+
+def temp_prefix() -> str:
+    """``.kpibatch-tmp-<pid>-r<run id>-``: who writes the file, so a sweep can tell whether it is over."""
+    return f"{TEMP_PREFIX}{os.getpid()}-r{_run_id}-"
+
+
+def temp_owner(name: str) -> tuple[int, int] | None:
+    """(pid, run id) from a temporary file's name; None for a name without them (older versions)."""
+    found = _OWNED.match(name)
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists (on Windows, where signal 0 would kill it, assume so)."""
+    if os.name == "nt":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    return True
+
+
+def left_by_a_finished_writer(path: Path, *, older_than_s: float, now: float | None = None) -> bool:
+    """Whether the temporary file ``path`` belongs to no write still in progress.
+
+    Its writer is over when it is this process and the file is not one of its writes in progress, or
+    when the process named in it no longer exists. A file untouched for ``STALE_AFTER_S`` is over too
+    (a write takes seconds; the process id may have been reused), and so is a name without an owner
+    once it is older than ``older_than_s``.
+    """
+    if path in _in_flight:
+        return False
+    try:
+        mtime = path.lstat().st_mtime
+    except FileNotFoundError:
+        return False
+    age = (time.time() if now is None else now) - mtime
+    owner = temp_owner(path.name)
+    if owner is None:
+        return age >= older_than_s
+    pid, _run = owner
+    return age >= STALE_AFTER_S or pid == os.getpid() or not process_alive(pid)
+
+
 @dataclass
 class AtomicWrite:
     tmp: Path
@@ -126,7 +193,8 @@ def atomic_write(
     On failure the temporary file is removed and any previous ``target`` is left as it was.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    write = AtomicWrite(tmp=create_temp(target.parent, suffix=target.suffix))
+    write = AtomicWrite(tmp=create_temp(target.parent, prefix=temp_prefix(), suffix=target.suffix))
+    _in_flight.add(write.tmp)
     try:
         yield write
         with open(write.tmp, "rb+") as handle:
@@ -137,6 +205,8 @@ def atomic_write(
         with contextlib.suppress(FileNotFoundError):
             write.tmp.unlink()
         raise
+    finally:
+        _in_flight.discard(write.tmp)
 
 
 @contextlib.contextmanager
@@ -171,10 +241,13 @@ def write_text_atomic(
 def sweep_temp_files(
     root: Path, *, older_than_s: float = STALE_AFTER_S, now: float | None = None
 ) -> list[Path]:
-    """Remove temporary files a killed run left under ``root``; returns what was removed."""
+    """Remove temporary files a killed run left under ``root``; returns what was removed.
+
+    Only files whose writer is over (``left_by_a_finished_writer``) go; ``older_than_s`` applies to
+    names that do not say who wrote them.
+    """
     if not root.is_dir():
         return []
-    cutoff = (time.time() if now is None else now) - older_than_s
     removed = []
     for folder, _dirs, files in os.walk(root):
         for name in files:
@@ -182,7 +255,7 @@ def sweep_temp_files(
                 continue
             path = Path(folder) / name
             with contextlib.suppress(FileNotFoundError):
-                if path.lstat().st_mtime <= cutoff:
+                if left_by_a_finished_writer(path, older_than_s=older_than_s, now=now):
                     path.unlink()
                     removed.append(path)
     if removed:

@@ -135,6 +135,41 @@ class FileTooLarge(Problem):
     fix_en = "Remove sheets, pictures or data not needed for the KPIs and resubmit."
 
 
+class FileNotPermitted(FileUnreadable):
+    """The batch's service account may not read the file (its permissions, not its content)."""
+
+    template_th = "โปรแกรมไม่มีสิทธิ์อ่านไฟล์นี้ ({detail}) จึงปล่อยไว้ในโฟลเดอร์รับไฟล์"
+    template_en = "kpibatch may not read this file ({detail}); it was left in the inbox"
+    fix_th = "ให้ผู้ดูแลเครื่องเปิดสิทธิ์อ่านไฟล์ หรือคัดลอกไฟล์มาวางใหม่ ไฟล์จะถูกอ่านในรอบถัดไป"
+    fix_en = "Have the file made readable, or copy it into the inbox again; the next run reads it."
+
+
+class NameUndecodable(Problem):
+    code = "name-undecodable"
+    template_th = "ชื่อไฟล์ไม่ใช่ UTF-8 ({detail}) จึงปล่อยไว้ในโฟลเดอร์รับไฟล์ตามเดิม"
+    template_en = "The file name is not UTF-8 ({detail}); the file was left in the inbox as it is"
+    fix_th = "เปลี่ยนชื่อไฟล์ (เช่น จากเครื่อง Windows เครื่องใหม่) แล้ววางไฟล์ใหม่"
+    fix_en = "Rename the file (e.g. from an up-to-date Windows machine) and drop it again."
+
+
+class LinkLoop(Problem):
+    code = "link-loop"
+    template_th = "เป็นลิงก์ที่วนกลับมาที่ตัวเอง ไม่มีไฟล์จริง ({detail}) จึงปล่อยไว้ในโฟลเดอร์รับไฟล์"
+    template_en = (
+        "A symbolic link that leads back to itself, with no file behind it ({detail}); left in the inbox"
+    )
+    fix_th = "ลบลิงก์นี้ แล้ววางตัวไฟล์จริงลงในโฟลเดอร์รับไฟล์"
+    fix_en = "Remove the link and drop the workbook itself into the inbox."
+
+
+class FileIsLink(Problem):
+    code = "file-is-link"
+    template_th = "เป็นลิงก์ (symbolic link) ไปยัง {detail} ไม่ใช่ตัวไฟล์ จึงไม่อ่านและปล่อยไว้ในโฟลเดอร์รับไฟล์"
+    template_en = "A symbolic link to {detail}, not a file: it is not followed and was left in the inbox"
+    fix_th = "ลบลิงก์นี้ แล้ววางตัวไฟล์จริงลงในโฟลเดอร์รับไฟล์"
+    fix_en = "Remove the link and drop the workbook itself into the inbox."
+
+
 class FileVanished(Problem):
     code = "file-vanished"
     template_th = "ไฟล์ถูกย้าย เปลี่ยนชื่อ หรือลบระหว่างการประมวลผล ({detail})"

@@ -30,6 +30,7 @@ from batchkit import (
 )
 
 from kpibatch.batch.crash import ENV, POINTS
+from kpibatch.batch.files import taken_path
 from kpibatch.batch.ledger import Ledger
 from kpibatch.batch.paths import BatchPaths
 from kpibatch.batch.runner import run_inbox
@@ -145,8 +146,11 @@ def test_a_file_removed_while_the_run_was_down_is_marked_missing(night: tuple[Se
     assert killed_run(settings, "recorded").returncode == -signal.SIGKILL
     with Ledger(BatchPaths.of(settings).ledger) as ledger:
         [row] = ledger.unfiled()
-    gone = Path(row.source_path)
-    gone.unlink()
+    # killed with the row written, the file was waiting beside its destination: someone removes it
+    paths = BatchPaths.of(settings)
+    root = paths.rejected if row.status == "rejected" else paths.archive
+    assert not Path(row.source_path).exists()
+    taken_path(root, Path(row.location)).unlink()
 
     report = run_inbox(settings)
 

@@ -16,6 +16,7 @@ POINTS = (
     "locked",  # the lock is held, the run is in the ledger
     "recovered",  # unfinished moves of an earlier run are done
     "checked",  # a claimed file is read and scored; nothing of it is written yet
+    "taken",  # a checked file is out of the inbox, beside its destination, with no row yet
     "recorded",  # a submission's ledger row is committed, its file not moved yet
     "explained",  # a rejected or duplicate file's .txt is written, the file not moved yet
     "moved",  # the file is at its archive or rejected location, the row not marked filed yet

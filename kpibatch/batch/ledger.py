@@ -33,7 +33,11 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from kpibatch.text import division_key
+
 SCHEMA_VERSION = 1
+DIVISION_KEY_VERSION = 2
+"""Version of ``text.division_key`` the rows' ``division_key`` was computed with (1: ``normalize_label``)."""
 BUSY_TIMEOUT_MS = 15_000
 STATUSES = ("accepted", "rejected", "duplicate", "missing")
 """``missing``: a row whose file was found neither in the inbox nor at its location (someone removed or
@@ -213,6 +217,7 @@ class Ledger:
             self._db.execute("PRAGMA synchronous = FULL")
             self._db.execute("PRAGMA foreign_keys = ON")
             self._migrate()
+            self._rekey_divisions()
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise LedgerError(f"ledger {path}: {exc}") from exc
@@ -251,6 +256,38 @@ class Ledger:
                 raise LedgerError(
                     f"ledger {self.path} was written by a newer kpibatch (schema {found['value']})"
                 )
+
+    def _rekey_divisions(self) -> None:
+        """Bring ``division_key`` of rows written before ``text.division_key`` folded Thai look-alikes
+        up to date, once per ledger, and let the newest of a division's rows that now share a key
+        supersede the others, as it would have when it was recorded."""
+        version = str(DIVISION_KEY_VERSION)
+        found = self._db.execute("SELECT value FROM ledger_meta WHERE key = 'division_key'").fetchone()
+        if found is not None and found["value"] == version:
+            return
+        with self.transaction() as db:
+            rows = db.execute(
+                "SELECT id, division, division_key FROM submissions WHERE division IS NOT NULL"
+            ).fetchall()
+            changed = [
+                (key, r["id"]) for r in rows if (key := division_key(r["division"])) != r["division_key"]
+            ]
+            db.executemany("UPDATE submissions SET division_key = ? WHERE id = ?", changed)
+            if changed:
+                newest = (
+                    "SELECT MAX(n.id) FROM submissions n WHERE n.status = 'accepted'"
+                    " AND n.superseded_by IS NULL AND n.fiscal_year = s.fiscal_year AND n.round = s.round"
+                    " AND n.division_key = s.division_key"
+                )
+                db.execute(
+                    f"UPDATE submissions AS s SET superseded_by = ({newest}) WHERE s.status = 'accepted'"
+                    f" AND s.superseded_by IS NULL AND s.id < ({newest})"
+                )
+            db.execute(
+                "INSERT INTO ledger_meta (key, value) VALUES ('division_key', ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (version,),
+            )
 
     # --- runs ------------------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from kpibatch.config import Settings
 from kpibatch.consolidate import FileOutcome, Group, consolidate, recorded_results, warn_blanked_results
 from kpibatch.model import SourceFile
 from kpibatch.pipeline import GroupOutput, check_files, write_group
-from kpibatch.text import normalize_label
+from kpibatch.text import division_key
 from kpibatch.write.trend import Trend, TrendRow
 
 
@@ -79,6 +79,7 @@ class RoundWriter:
         run_id: int,
         fresh: dict[int, FileOutcome],
         now: Callable[[], dt.datetime],
+        refused: list[FileOutcome] | None = None,
     ) -> None:
         self.ledger = ledger
         self.settings = settings
@@ -88,6 +89,8 @@ class RoundWriter:
         self.fresh = fresh
         """Outcomes this run read from the inbox, by submission id."""
         self.now = now
+        self.refused = refused or []
+        """Inbox entries this run could not read or name, listed in every report it writes."""
 
     def rounds_due(self) -> list[tuple[int, int]]:
         """Stale rounds, and later rounds of the same year whose trend sheet shows a stale one."""
@@ -109,6 +112,7 @@ class RoundWriter:
         group = groups.get((fiscal_year, round_)) or Group(
             fiscal_year, round_, rejected=[o for o in outcomes.values() if not o.accepted]
         )
+        group.rejected += self.refused
         for row in self.ledger.replaced(fiscal_year, round_):
             newer = outcomes.get(self._latest(row).id)
             if newer is not None and newer.accepted:
@@ -177,7 +181,7 @@ class RoundWriter:
             return None
         table: dict[str, tuple[str, dict[int, Decimal | None]]] = {}
         for score in group.divisions:
-            table[normalize_label(score.division)] = (score.division, {group.round: score.total})
+            table[division_key(score.division)] = (score.division, {group.round: score.total})
         for row in rows:
             if row.round in earlier and row.division_key is not None:
                 _name, totals = table.setdefault(row.division_key, (row.division or "", {}))

@@ -21,10 +21,12 @@ In keep-inbox mode the inputs are copied there and stay in the inbox.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import socket
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -35,26 +37,34 @@ from kpibatch.batch.crash import crash_point
 from kpibatch.batch.files import (
     file_into,
     free_destination,
+    give_back,
     has_bytes,
+    holds,
+    original_name,
+    orphans_taken,
     reason_path,
     remove_scratch,
     sha256_of,
     sync_folder,
+    take,
+    taken_path,
 )
-from kpibatch.batch.ledger import Ledger, NewSubmission, SubmissionRow, iso, utc_now
+from kpibatch.batch.inbox import Refused, refused_outcome, scan_inbox
+from kpibatch.batch.ledger import Ledger, LedgerError, NewSubmission, SubmissionRow, iso, utc_now
 from kpibatch.batch.lock import batch_lock
 from kpibatch.batch.paths import BatchPaths
 from kpibatch.batch.reasons import write_reason
+from kpibatch.batch.rebuild import require_ledger
 from kpibatch.batch.rounds import RoundWriter
 from kpibatch.batch.runlog import file_progress, log, run_log
 from kpibatch.batch.stability import Signature, StabilityCheck, settle
 from kpibatch.config import Settings
 from kpibatch.consolidate import FileOutcome
-from kpibatch.fsutil import sweep_temp_files
+from kpibatch.fsutil import sweep_temp_files, temp_names_of_run
 from kpibatch.pipeline import EXIT_FAILURE, EXIT_OK, EXIT_REJECTED, GroupOutput, check_files
-from kpibatch.read.workbook import list_workbooks
+from kpibatch.problems import FileNotPermitted
 from kpibatch.results import division_json
-from kpibatch.text import counted, normalize_label
+from kpibatch.text import counted, division_key
 
 
 @dataclass(frozen=True)
@@ -101,6 +111,8 @@ class BatchReport:
     """Left in the inbox: still being written, or changed while this run read it."""
     recovered: int = 0
     outputs: list[GroupOutput] = field(default_factory=list)
+    refused: list[Refused] = field(default_factory=list)
+    """Inbox entries that cannot be read or named, left where they are (``kpibatch.batch.inbox``)."""
 
     def _with(self, status: str) -> list[Filed]:
         return [f for f in self.filed if f.status == status]
@@ -123,7 +135,7 @@ class BatchReport:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_REJECTED if self.rejected else EXIT_OK
+        return EXIT_REJECTED if self.rejected or self.refused else EXIT_OK
 
     def counts(self) -> dict[str, int]:
         return {
@@ -133,6 +145,7 @@ class BatchReport:
             "superseded": self.superseded,
             "waiting": len(self.waiting),
             "recovered": self.recovered,
+            "refused": len(self.refused),
         }
 
     def written(self) -> list[dict[str, Any]]:
@@ -150,6 +163,9 @@ class BatchReport:
         )
         if self.waiting:
             line += f", {len(self.waiting)} waiting"
+        if self.refused:
+            codes = sorted({r.problem.code for r in self.refused})
+            line += f", {len(self.refused)} refused ({', '.join(codes)}; left in the inbox)"
         blanked = [
             p
             for o in self.outputs
@@ -170,14 +186,33 @@ def run_inbox(
     stability: StabilityCheck | None = None,
     sleep: Callable[[float], None] = time.sleep,
     command: str = "run",
+    lock_held: bool = False,
 ) -> BatchReport:
     """Run the batch once. Raises ``Locked`` at once when another run holds the lock.
 
     ``stability`` is the watcher's memory of the inbox (no waiting then: files still changing are left
     for its next poll); without it the run waits once, up to the stability delay, for fresh files.
+    ``lock_held``: the caller holds the batch lock already, around this run and what it writes after
+    it (the mail, a dry run's ``.eml``), so that every output is written under the lock.
     """
     paths = BatchPaths.of(settings)
-    with batch_lock(paths.lock), Ledger(paths.ledger) as ledger:
+    with contextlib.nullcontext() if lock_held else batch_lock(paths.lock):
+        require_ledger(paths)  # under the lock: a run in progress may be creating it
+        try:
+            return _run_with_ledger(settings, paths, progress, stability, sleep, command)
+        except sqlite3.DatabaseError as exc:  # damaged past what opening it showed
+            raise LedgerError(f"ledger {paths.ledger}: {exc}") from exc
+
+
+def _run_with_ledger(
+    settings: Settings,
+    paths: BatchPaths,
+    progress: TextIO | None,
+    stability: StabilityCheck | None,
+    sleep: Callable[[float], None],
+    command: str,
+) -> BatchReport:
+    with Ledger(paths.ledger) as ledger:
         started = utc_now()
         run_id = ledger.start_run(
             command=command,
@@ -187,9 +222,13 @@ def run_inbox(
             started=started,
         )
         crash_point("locked")
-        # under the lock no other run is writing, so every temporary file here is a killed run's
+        # Under the lock no other batch is filing; a temporary file of a process still alive (a
+        # command writing outside a batch) is left to it, the rest is a killed run's.
         sweep_temp_files(paths.out, older_than_s=0)
-        with run_log(paths.logs, run_id, started, settings.log_level) as log_file:
+        with (
+            temp_names_of_run(run_id),
+            run_log(paths.logs, run_id, started, settings.log_level) as log_file,
+        ):
             ledger.set_run_log(run_id, str(log_file))
             report = BatchReport(run_id=run_id, log_file=log_file, keep_inbox=paths.keeps_inbox(settings))
             batch = _Run(settings, paths, ledger, report, progress)
@@ -241,6 +280,7 @@ class _Run:
         )
         for row in self.ledger.unfiled():
             self.recover(row)
+        self.give_back_orphans()
         crash_point("recovered")
         claims = self.claim(stability, sleep)
         fresh, duplicates = self.split_duplicates(claims)
@@ -265,6 +305,7 @@ class _Run:
             run_id=self.report.run_id,
             fresh=done,
             now=lambda: dt.datetime.now(dt.UTC).astimezone(),
+            refused=[refused_outcome(entry) for entry in self.report.refused],
         )
         for fiscal_year, round_ in rounds.rounds_due():
             self.report.outputs.append(rounds.write(fiscal_year, round_))
@@ -278,7 +319,9 @@ class _Run:
             print(f"{message}...", file=self.progress, flush=True)
 
     def claim(self, stability: StabilityCheck | None, sleep: Callable[[float], None]) -> list[Claim]:
-        candidates = list_workbooks(self.paths.inbox)
+        candidates, refused = scan_inbox(self.paths.inbox)
+        for entry in refused:
+            self._refuse(entry)
         if stability is None:
             check = StabilityCheck(self.settings.stability_delay)
             stable, changing = settle(check, candidates, sleep, announce=self.announce)
@@ -295,6 +338,10 @@ class _Run:
                 sha256 = sha256_of(path)
                 now = Signature.of(path)
             except FileNotFoundError:
+                continue
+            except OSError as exc:  # made unreadable since the inbox was scanned
+                detail = exc.strerror or type(exc).__name__
+                self._refuse(Refused(path, FileNotPermitted(file=path.name, params={"detail": detail})))
                 continue
             # The hash must be of the bytes that were seen to settle, not of a write begun since.
             if settled is None or now != settled:
@@ -321,6 +368,10 @@ class _Run:
                 yield claim, outcome
                 tick(outcome.name)
 
+    def _refuse(self, entry: Refused) -> None:
+        log.warning("refused, left in the inbox: %s", entry.problem.render())
+        self.report.refused.append(entry)
+
     def _leave(self, path: Path, why: str) -> None:
         log.warning("left in the inbox, %s: %s", why, path.name)
         self.report.waiting.append(path)
@@ -344,27 +395,33 @@ class _Run:
         )
 
     def file_new(self, batch: list[tuple[Claim, FileOutcome]]) -> dict[int, FileOutcome]:
-        """Record, move and mark a batch of checked files; the accepted outcomes by submission id.
+        """Take, record, move and mark a batch of checked files; the accepted outcomes by submission id.
 
-        Every row is committed before any file moves, and the batch's rows reach the disk together
-        with the last one's commit; the moves are synced once per folder. A run killed anywhere in
-        between leaves rows the next run finishes (``recover``), so batching loses nothing and saves
-        two disk syncs per file.
+        Each file is taken out of the inbox and its bytes hashed where they now are (``_take``);
+        only then are the rows committed, before any file reaches its destination, and the batch's
+        rows reach the disk together with the last one's commit; the moves are synced once per
+        folder. A run killed anywhere in between leaves taken files the next run gives back to the
+        inbox, or rows it finishes (``recover``), so batching loses nothing and saves two disk syncs
+        per file.
         """
-        recorded: list[tuple[SubmissionRow, FileOutcome, list[int]]] = []
-        news = [(outcome, new) for claim, outcome in batch if (new := self._new(claim, outcome))]
-        for i, (outcome, new) in enumerate(news):
-            row, replaced = self.ledger.record(new, durable=i == len(news) - 1)
+        taken: list[tuple[NewSubmission, FileOutcome, bool]] = []
+        for claim, outcome in batch:
+            new = self._new(claim, outcome)
+            if new is not None and (copied := self._take(claim, new)) is not None:
+                taken.append((new, outcome, copied))
+        recorded: list[tuple[SubmissionRow, FileOutcome, list[int], bool]] = []
+        for i, (new, outcome, copied) in enumerate(taken):
+            row, replaced = self.ledger.record(new, durable=i == len(taken) - 1)
             crash_point("recorded")
-            recorded.append((row, outcome, replaced))
+            recorded.append((row, outcome, replaced, copied))
         folders: set[Path] = set()
-        for row, _, _ in recorded:
-            self.put_in_place(row, mark=False)
+        for row, _, _, copied in recorded:
+            self.put_in_place(row, mark=False, taken=True, copied=copied)
             folders.add(Path(row.location).parent)
         for folder in sorted(folders):
             sync_folder(folder)
         done: dict[int, FileOutcome] = {}
-        for row, outcome, replaced in recorded:
+        for row, outcome, replaced, _ in recorded:
             self.ledger.mark_filed(row.id, utc_now())
             crash_point("filed")
             log.info("%s: %s -> %s (#%s)", row.status, row.file_name, row.location, row.id)
@@ -390,7 +447,7 @@ class _Run:
             folder = self.paths.archive / f"{sub.fiscal_year}-r{sub.round}"
             extra: dict[str, object] = {
                 "division": sub.division,
-                "division_key": normalize_label(sub.division),
+                "division_key": division_key(sub.division),
                 "total": str(score.total) if score.total is not None else None,
                 "scores": division_json(score),
             }
@@ -417,6 +474,7 @@ class _Run:
             "fiscal_year": original.fiscal_year,
             "round": original.round,
         }
+        copied: bool | None = None
         if self.keep:
             # The bytes are already filed under the original; the kept file needs no second copy.
             extra["filed_at"] = iso(now)
@@ -424,26 +482,66 @@ class _Run:
         else:
             folder = self.paths.archive / "duplicates" / now.astimezone().date().isoformat()
             location = free_destination(folder, now, claim.sha256, claim.path.name)
-        row, _ = self.ledger.record(self._new_row(claim, "duplicate", location, **extra))
+        new = self._new_row(claim, "duplicate", location, **extra)
+        if not self.keep and (copied := self._take(claim, new)) is None:
+            return
+        row, _ = self.ledger.record(new)
         crash_point("recorded")
         if row.filed_at is None:
-            self.put_in_place(row, original)
+            self.put_in_place(row, original, taken=True, copied=copied)
         log.info("duplicate of #%s: %s -> %s (#%s)", original.id, claim.path.name, location, row.id)
         self.report.filed.append(Filed(row=self.ledger.get(row.id, lean=True), original=original))
 
     def _explains(self, row: SubmissionRow) -> bool:
         return row.status in ("rejected", "duplicate") and row.location != row.source_path
 
+    def _taken_of(self, row: SubmissionRow | NewSubmission) -> Path:
+        root = self.paths.rejected if row.status == "rejected" else self.paths.archive
+        return taken_path(root, Path(row.location))
+
+    def _take(self, claim: Claim, new: NewSubmission) -> bool | None:
+        """Take the claimed file out of the inbox beside its destination and check it is the file
+        that was read; True when it was copied (kept inbox, another file system), None when it is
+        not the file that was read and went back (or vanished)."""
+        taken = self._taken_of(new)
+        try:
+            copied = take(claim.path, taken, keep=self.keep)
+        except FileNotFoundError:
+            log.warning("gone from the inbox before it was filed: %s", claim.path.name)
+            return None
+        crash_point("taken")
+        if holds(taken, claim.sha256):
+            return copied
+        back = give_back(taken, claim.path, copied=copied)
+        self._leave(back or claim.path, "replaced while it was filed")
+        return None
+
     def put_in_place(
-        self, row: SubmissionRow, original: SubmissionRow | None = None, *, mark: bool = True
+        self,
+        row: SubmissionRow,
+        original: SubmissionRow | None = None,
+        *,
+        mark: bool = True,
+        taken: bool = False,
+        copied: bool | None = None,
     ) -> None:
         """Explain (rejected and duplicate files), move and, unless ``mark`` is False, mark filed;
-        without the mark the caller syncs the folder and marks the row."""
-        location = Path(row.location)
+        without the mark the caller syncs the folder and marks the row.
+
+        ``taken``: the bytes wait in the row's taken folder (``_take``), else in the inbox (a row
+        written before taking existed). ``copied``: they were copied there (None: unknown).
+        """
+        location, source = Path(row.location), Path(row.source_path)
         if self._explains(row):
             write_reason(reason_path(location), row, original)
             crash_point("explained")
-        file_into(Path(row.source_path), location, keep=bool(row.kept), sync=mark)
+        if taken:
+            held = self._taken_of(row)
+            file_into(held, location, keep=False, sync=mark)
+            if not row.kept and copied is not False and source != location and has_bytes(source, row.sha256):
+                source.unlink()  # the second half of a move across file systems
+        else:
+            file_into(source, location, keep=bool(row.kept), sync=mark)
         crash_point("moved")
         if mark:
             self.ledger.mark_filed(row.id, utc_now())
@@ -451,19 +549,31 @@ class _Run:
 
     # --- recovery ----------------------------------------------------------------------------------
 
+    def give_back_orphans(self) -> None:
+        """Files a killed run took out of the inbox before writing their rows: back to the inbox
+        (or dropped, when they were copies of what is still there), to be claimed again."""
+        for root in dict.fromkeys((self.paths.archive, self.paths.rejected)):
+            for orphan in orphans_taken(root):
+                back = give_back(orphan, self.paths.inbox / original_name(orphan))
+                log.info("taken by a killed run, back to the inbox: %s -> %s", orphan.name, back or "dropped")
+
     def recover(self, row: SubmissionRow) -> None:
         """Finish filing a row a killed run wrote, from wherever its bytes are now."""
         location, source = Path(row.location), Path(row.source_path)
         original = self.ledger.get(row.duplicate_of) if row.duplicate_of is not None else None
         if location.parent.is_dir():
             remove_scratch(location.parent)
+        held = self._taken_of(row)
         if has_bytes(location, row.sha256):
             if not row.kept and source != location and has_bytes(source, row.sha256):
                 source.unlink()  # the second half of a move across file systems
             if self._explains(row) and not reason_path(location).exists():
                 write_reason(reason_path(location), row, original)
             self.ledger.mark_filed(row.id, utc_now())
+        elif has_bytes(held, row.sha256):
+            self.put_in_place(row, original, taken=True)
         elif has_bytes(source, row.sha256):
+            held.unlink(missing_ok=True)  # a copy a power cut left incomplete
             self.put_in_place(row, original)
         else:
             log.error(

@@ -13,13 +13,13 @@ import threading
 from collections.abc import Callable
 from typing import TextIO
 
+from kpibatch.batch.inbox import scan_inbox
 from kpibatch.batch.lock import Locked
 from kpibatch.batch.paths import BatchPaths
 from kpibatch.batch.runlog import log
 from kpibatch.batch.runner import BatchReport, run_inbox
 from kpibatch.batch.stability import Signature, StabilityCheck
 from kpibatch.config import Settings
-from kpibatch.read.workbook import list_workbooks
 
 
 def watch(
@@ -35,7 +35,15 @@ def watch(
     handled: dict[str, Signature | None] = {}
     pending_start = True  # the first pass also finishes whatever a killed run left
     while not stop.is_set():
-        stable, _changing = check.observe(list_workbooks(paths.inbox))
+        try:
+            # refused entries (unreadable, undecodable names, links) are reported by the run that
+            # meets them first, and do not start another run by being there
+            stable, _changing = check.observe(scan_inbox(paths.inbox)[0])
+        except OSError as exc:  # the inbox itself unreachable (a share gone): try again next poll
+            log.warning("watch: cannot list the inbox %s: %s", paths.inbox, exc)
+            on_skip(f"cannot list the inbox: {exc}")
+            stop.wait(settings.watch_interval)
+            continue
         # In keep-inbox mode files stay; only a file not yet handled in this form is news.
         news = [p for p in stable if handled.get(str(p)) != check.signature(p)]
         if news or pending_start:

@@ -12,7 +12,7 @@ from kpibatch.batch.ledger import Ledger, RunRow, SubmissionRow
 from kpibatch.batch.paths import BatchPaths
 from kpibatch.commands.common import UsageError, add_common, settings_from
 from kpibatch.pipeline import EXIT_OK
-from kpibatch.text import counted, normalize_label
+from kpibatch.text import counted, division_key
 
 BUDDHIST_ERA_OFFSET = 543
 
@@ -48,7 +48,7 @@ def handle(args: argparse.Namespace, out: TextIO) -> int:
     with Ledger(path) as ledger:
         submissions = ledger.submissions(year, args.round)
         if args.division:
-            wanted = normalize_label(args.division)
+            wanted = division_key(args.division)
             submissions = [s for s in submissions if wanted in (s.division_key or "")]
         filtered = args.division or year is not None or args.round is not None
         runs = ledger.runs({s.run_id for s in submissions} if filtered else None)

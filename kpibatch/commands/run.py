@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from kpibatch.batch.ledger import Ledger, LedgerError
-from kpibatch.batch.lock import Locked
+from kpibatch.batch.lock import Locked, batch_lock
 from kpibatch.batch.paths import BatchPaths
 from kpibatch.batch.rounds import ArchiveDamaged
 from kpibatch.batch.runner import BatchReport, run_inbox
@@ -126,22 +126,25 @@ def handle(args: argparse.Namespace, out: TextIO) -> int:
     for warning in prepare(settings, email=email, dry_run=args.dry_run):
         print(warning, file=out)
     try:
-        report = run_inbox(settings, progress=progress_stream(args))
+        # The mail step (and a dry run's .eml beside each workbook) is output too: it is written under
+        # the batch lock, so no run starting meanwhile can take its temporary files for a killed run's.
+        with batch_lock(BatchPaths.of(settings).lock):
+            report = run_inbox(settings, progress=progress_stream(args), lock_held=True)
+            print_report(report, out, quiet=args.quiet)
+            mail = after_run(
+                [(output.group.key, output.workbook) for output in report.outputs],
+                settings,
+                email=email,
+                dry_run=args.dry_run,
+                log=lambda line: print(line, file=out),
+                run_id=report.run_id,
+            )
     except Locked as exc:
         print(f"kpibatch: {exc}", file=sys.stderr)
         return EXIT_LOCKED
     except (ArchiveDamaged, LedgerError) as exc:
         print(f"kpibatch: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
-    print_report(report, out, quiet=args.quiet)
-    mail = after_run(
-        [(output.group.key, output.workbook) for output in report.outputs],
-        settings,
-        email=email,
-        dry_run=args.dry_run,
-        log=lambda line: print(line, file=out),
-        run_id=report.run_id,
-    )
     for note in mail.notes:
         print(f"warning: {note}", file=out)
     print_deliveries(mail.deliveries, out)
@@ -168,6 +171,9 @@ def jobs_count(text: str) -> int:
 
 
 def print_report(report: BatchReport, out: TextIO, *, quiet: bool = False) -> None:
+    for entry in report.refused:
+        print(f"refused: {entry.name} (left in the inbox)", file=out)
+        print(f"  {entry.problem.render()}", file=out)
     for filed in report.rejected:
         print(f"rejected: {filed.name} -> {filed.row.location}", file=out)
         for problem in filed.outcome.errors if filed.outcome else []:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kpibatch.consolidate import competition_ranks
-from kpibatch.text import normalize_label, thai_datetime, to_thai_digits
+from kpibatch.text import division_key, thai_datetime, to_thai_digits
 
 MAX_SCORE = Decimal(5)
 
@@ -92,9 +92,9 @@ def group_key(data: dict[str, Any]) -> str:
 
 
 def missing_divisions(expected: tuple[str, ...], submitted: list[str]) -> tuple[str, ...]:
-    """Expected divisions with no accepted file, matched as labels are (case, spaces, digits)."""
-    seen = {normalize_label(name) for name in submitted}
-    return tuple(name for name in expected if normalize_label(name) not in seen)
+    """Expected divisions with no accepted file, matched by ``division_key``."""
+    seen = {division_key(name) for name in submitted}
+    return tuple(name for name in expected if division_key(name) not in seen)
 
 
 def build_summary(
