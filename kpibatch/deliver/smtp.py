@@ -36,10 +36,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kpibatch.config import ConfigError, Settings
-from kpibatch.deliver.message import Envelope
+
+if TYPE_CHECKING:  # the session's child process imports this module: only what it needs
+    from kpibatch.deliver.message import Envelope
 
 SECURITY_MODES = ("none", "starttls", "ssl")
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
