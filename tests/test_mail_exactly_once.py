@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -186,3 +188,40 @@ def test_two_senders_at_once_deliver_a_pending_mail_once(
     assert [sender.returncode for sender in senders] == [0, 0], results
     assert len(server.messages) == 1, results
     assert mail_rows(out) == [(1, "sent")]
+
+
+def test_a_sender_killed_after_the_message_left_is_not_followed_by_a_copy(
+    env: pytest.MonkeyPatch, examples_inbox: Path
+) -> None:
+    out = examples_inbox.parent / "out"
+    code, _ = kpibatch("run", "--inbox", str(examples_inbox), "--out", str(out), "--email")
+    assert code == 5 and mail_rows(out) == [(1, "pending")]  # the server was down
+    with ScriptedServer(final="stall", limit=60) as server:
+        environ = {
+            **os.environ,
+            "KPIBATCH_SMTP_PORT": str(server.port),
+            "KPIBATCH_SMTP_DATA_TIMEOUT": "60",
+            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        }
+        sender = subprocess.Popen(
+            [sys.executable, "-m", "kpibatch", "send", "--out", str(out)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=environ,
+            start_new_session=True,  # killed with its SMTP process, as systemd kills a unit
+        )
+        try:
+            give_up = time.monotonic() + 120  # ends a failure only
+            while not server.messages and sender.poll() is None and time.monotonic() < give_up:
+                time.sleep(0.1)
+            assert server.messages, sender.communicate()
+        finally:
+            os.killpg(sender.pid, signal.SIGKILL)
+            sender.communicate()
+        assert mail_rows(out) == [(1, "sending")]
+
+        server.final = "ok"
+        code, printed = kpibatch("send", "--out", str(out))
+    assert code == 0 and "now maybe_sent" in printed, printed
+    assert len(server.messages) == 1
+    assert mail_rows(out) == [(1, "maybe_sent")]
