@@ -54,19 +54,21 @@ def test_a_reply_trickled_byte_by_byte_is_cut_at_the_step_deadline(
 
 def test_the_mail_step_deadline_bounds_every_attempt(output: GroupOutput) -> None:
     """Generous step timeouts, a short mail_deadline_s: the whole step ends by the latter."""
-    with ScriptedServer(trickle="greeting", limit=8.0) as server:
+    # The deadline leaves the child process time to start even on a busy machine; the server's
+    # patience (limit) is longer still, so only the client can end the trickle first.
+    with ScriptedServer(trickle="greeting", limit=30.0) as server:
         settings = mail_settings(
             None,
             smtp_port=server.port,
-            smtp_connect_timeout=30.0,
-            smtp_timeout=30.0,
+            smtp_connect_timeout=60.0,
+            smtp_timeout=60.0,
             smtp_retries=3,
-            mail_deadline_s=1.0,
+            mail_deadline_s=5.0,
         )
         env = envelope(settings)
         with pytest.raises(MailError, match="mail_deadline_s") as caught:
             send(message_for(output.workbook, settings, env), env, settings)
-        assert server.hung_up.wait(10)
+        assert server.hung_up.wait(30)
     assert not server.gave_up.is_set()
     assert caught.value.attempts == 1  # no retry starts past the deadline
 
@@ -86,19 +88,19 @@ def test_a_plain_run_waits_on_pending_mail_no_longer_than_mail_deadline_s(
         "SMTP_PORT": str(free_port()),  # down for the first run: its mail stays pending
         "SMTP_SECURITY": "none",
         "SMTP_RETRIES": "0",
-        "SMTP_CONNECT_TIMEOUT": "30",
-        "SMTP_TIMEOUT": "30",
-        "MAIL_DEADLINE_S": "2",
+        "SMTP_CONNECT_TIMEOUT": "60",
+        "SMTP_TIMEOUT": "60",
+        "MAIL_DEADLINE_S": "5",
         "MAIL_FROM": "kpibatch@planning.example.go.th",
         "MAIL_TO": "director@example.go.th",
     }.items():
         monkeypatch.setenv(f"KPIBATCH_{name}", value)
     code, printed = kpibatch("run", "--inbox", str(examples_inbox), "--out", str(out), "--email")
     assert code == 5, printed
-    with ScriptedServer(trickle="greeting", limit=8.0) as server:
+    with ScriptedServer(trickle="greeting", limit=30.0) as server:
         monkeypatch.setenv("KPIBATCH_SMTP_PORT", str(server.port))
         code, printed = kpibatch("run", "--inbox", str(examples_inbox), "--out", str(out))
-        assert server.hung_up.wait(10), printed
+        assert server.hung_up.wait(30), printed
     assert not server.gave_up.is_set()
     assert code == 5 and "mail NOT sent" in printed
     with sqlite3.connect(out / "ledger.sqlite3") as db:

@@ -57,9 +57,9 @@ def test_a_final_reply_later_than_a_command_timeout_is_waited_for(
 ) -> None:
     """A 65 s reply used to give four copies: the command timeout (60 s) cut it and the mail went again."""
     out = examples_inbox.parent / "out"
-    with ScriptedServer(final="late", delay=1.5) as server:
+    with ScriptedServer(final="late", delay=3.0) as server:
         env.setenv("KPIBATCH_SMTP_PORT", str(server.port))
-        env.setenv("KPIBATCH_SMTP_TIMEOUT", "0.5")  # the reply is later than a command may take ...
+        env.setenv("KPIBATCH_SMTP_TIMEOUT", "1")  # the reply is later than a command may take ...
         env.setenv("KPIBATCH_SMTP_DATA_TIMEOUT", "30")  # ... and well within the final reply's wait
         code, printed = kpibatch("run", "--inbox", str(examples_inbox), "--out", str(out), "--email")
     assert code == 0, printed
