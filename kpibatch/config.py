@@ -55,7 +55,9 @@ class Settings:
     """A private CA (PEM) trusted in addition to the system's, for an internal mail server."""
     smtp_connect_timeout: float = 15.0
     smtp_timeout: float = 60.0
-    """Seconds one SMTP command may take (the attachment upload included)."""
+    """Seconds (wall clock) one SMTP command may take, and the upload of the message text."""
+    smtp_data_timeout: float = 600.0
+    """Seconds to wait for the server's reply after the message text (RFC 5321: 10 minutes)."""
     smtp_retries: int = 3
     """Retries after the first attempt, on connection errors and 4xx replies only."""
     smtp_backoff: float = 5.0
@@ -69,6 +71,8 @@ class Settings:
     """``th`` or ``en``: the language of the mail and of report.html."""
     mail_templates: Path | None = None
     """A folder whose ``th/`` or ``en/`` templates replace the shipped ones, file by file."""
+    mail_deadline_s: float = 900.0
+    """Seconds the whole mail step of a run or ``kpibatch send`` may take (``[mail] deadline_s``)."""
 
     # The drop folder (kpibatch.batch). Paths left unset live inside ``out``; see ``kpibatch.batch.paths``.
     keep_inbox: bool = False
@@ -136,6 +140,9 @@ def _check(settings: Settings) -> Settings:
         raise ConfigError(f"setting stability_delay: must be 0 or more, not {settings.stability_delay}")
     if settings.watch_interval <= 0:
         raise ConfigError(f"setting watch_interval: must be more than 0, not {settings.watch_interval}")
+    for name in ("smtp_connect_timeout", "smtp_timeout", "smtp_data_timeout", "mail_deadline_s"):
+        if getattr(settings, name) <= 0:
+            raise ConfigError(f"setting {name}: must be more than 0, not {getattr(settings, name)}")
     if settings.log_level.upper() not in LOG_LEVELS:
         raise ConfigError(f"setting log_level: {settings.log_level!r} is not one of {', '.join(LOG_LEVELS)}")
     return settings

@@ -13,6 +13,8 @@ import datetime as dt
 import ipaddress
 import socket
 import ssl
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import policy
@@ -212,3 +214,139 @@ def mail_settings(box: Mailbox | None = None, **overrides: Any) -> Settings:
     }
     values.update(overrides)
     return dataclasses.replace(Settings(), **values)
+
+
+class ScriptedServer:
+    """A hand-written SMTP server on 127.0.0.1 that misbehaves on purpose, one thread per connection.
+
+    ``trickle``: ``"greeting"`` or ``"ehlo"`` sends that reply one byte every ``interval`` seconds and
+    never ends it (until ``limit`` seconds, when it gives up and closes). ``final``: what follows the
+    message's final dot: ``"ok"`` (250), ``"late"`` (250 after ``delay`` seconds), ``"stall"`` (no
+    reply until the client leaves) or ``"drop"`` (the connection is closed). ``messages`` holds every
+    message text received in full; ``hung_up`` is set when the client left while the server was still
+    trickling or holding back a reply, ``gave_up`` when the server ran out of patience first.
+    """
+
+    def __init__(
+        self,
+        *,
+        trickle: str | None = None,
+        final: str = "ok",
+        delay: float = 0.0,
+        interval: float = 0.1,
+        limit: float = 8.0,
+    ) -> None:
+        self.trickle, self.final, self.delay = trickle, final, delay
+        self.interval, self.limit = interval, limit
+        self.messages: list[bytes] = []
+        self.hung_up = threading.Event()
+        self.gave_up = threading.Event()
+        self.stop = threading.Event()
+        self.sock = socket.create_server((HOST, 0))
+        self.port = int(self.sock.getsockname()[1])
+        self.threads: list[threading.Thread] = []
+        self.accepter = threading.Thread(target=self._accept, daemon=True)
+        self.accepter.start()
+
+    def __enter__(self) -> ScriptedServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.accepter.join()
+        for thread in self.threads:
+            thread.join(timeout=5)
+        self.sock.close()
+
+    def message_ids(self) -> list[str]:
+        parse = BytesParser(policy=policy.default).parsebytes
+        return [str(parse(m)["Message-ID"]).strip() for m in self.messages]
+
+    def _accept(self) -> None:
+        self.sock.settimeout(0.1)
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            self.threads.append(thread)
+            thread.start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        conn.settimeout(self.limit)
+        with conn:
+            try:
+                self._talk(conn)
+            except (BrokenPipeError, ConnectionResetError):
+                self.hung_up.set()
+            except OSError:  # our own read timed out (limit): the client neither spoke nor left
+                self.gave_up.set()
+
+    def _drip_forever(self, conn: socket.socket, start: bytes) -> None:
+        ends = time.monotonic() + self.limit
+        for byte in iter_bytes(start):
+            conn.sendall(byte)
+            if self.stop.wait(self.interval):
+                return
+        while time.monotonic() < ends:
+            conn.sendall(b"x")  # a line that never ends
+            if self.stop.wait(self.interval):
+                return
+        self.gave_up.set()
+
+    def _wait_for_hang_up(self, conn: socket.socket) -> None:
+        import time
+
+        conn.settimeout(0.1)
+        ends = time.monotonic() + self.limit
+        while time.monotonic() < ends and not self.stop.is_set():
+            try:
+                if conn.recv(1024) == b"":
+                    self.hung_up.set()
+                    return
+            except TimeoutError:
+                continue
+        self.gave_up.set()
+
+    def _talk(self, conn: socket.socket) -> None:
+        reader = conn.makefile("rb")
+        if self.trickle == "greeting":
+            self._drip_forever(conn, b"220 ")
+            return
+        conn.sendall(b"220 scripted.example ESMTP\r\n")
+        while True:
+            line = reader.readline()
+            if not line:
+                return
+            verb = line[:4].upper()
+            if verb in (b"EHLO", b"HELO"):
+                if self.trickle == "ehlo":
+                    self._drip_forever(conn, b"250-")
+                    return
+                conn.sendall(b"250-scripted.example\r\n250 8BITMIME\r\n")
+            elif verb == b"DATA":
+                conn.sendall(b"354 end with <CRLF>.<CRLF>\r\n")
+                body: list[bytes] = []
+                while (text := reader.readline()) not in (b".\r\n", b""):
+                    body.append(text[1:] if text.startswith(b"..") else text)
+                if not text:
+                    return
+                self.messages.append(b"".join(body))
+                if self.final == "drop":
+                    return
+                if self.final == "stall":
+                    self._wait_for_hang_up(conn)
+                    return
+                if self.final == "late" and self.stop.wait(self.delay):
+                    return
+                conn.sendall(b"250 2.0.0 queued\r\n")
+            elif verb == b"QUIT":
+                conn.sendall(b"221 2.0.0 bye\r\n")
+                return
+            else:
+                conn.sendall(b"250 2.0.0 OK\r\n")
+
+
+def iter_bytes(data: bytes) -> Iterator[bytes]:
+    return (data[i : i + 1] for i in range(len(data)))

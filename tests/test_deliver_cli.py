@@ -169,6 +169,8 @@ def test_dry_run_writes_the_eml_beside_the_workbook(
 ) -> None:
     monkeypatch.chdir(examples_inbox.parent)
     monkeypatch.setenv("KPIBATCH_MAIL_TO", "director@example.go.th")
+    monkeypatch.setenv("KPIBATCH_MAIL_FROM", "kpibatch@planning.example.go.th")
+    monkeypatch.setenv("KPIBATCH_SMTP_HOST", "mail.example.go.th")  # never connected to
     out = examples_inbox.parent / "out"
     code, printed = kpibatch("run", "--inbox", str(examples_inbox), "--out", str(out), "--dry-run")
     assert code == 0, printed

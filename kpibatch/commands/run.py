@@ -131,24 +131,31 @@ def handle(args: argparse.Namespace, out: TextIO) -> int:
         with batch_lock(BatchPaths.of(settings).lock):
             report = run_inbox(settings, progress=progress_stream(args), lock_held=True)
             print_report(report, out, quiet=args.quiet)
-            mail = after_run(
-                [(output.group.key, output.workbook) for output in report.outputs],
-                settings,
-                email=email,
-                dry_run=args.dry_run,
-                log=lambda line: print(line, file=out),
-                run_id=report.run_id,
-            )
+            return mail_step(report, settings, out, email=email, dry_run=args.dry_run, quiet=args.quiet)
     except Locked as exc:
         print(f"kpibatch: {exc}", file=sys.stderr)
         return EXIT_LOCKED
     except (ArchiveDamaged, LedgerError) as exc:
         print(f"kpibatch: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+
+
+def mail_step(
+    report: BatchReport, settings: Settings, out: TextIO, *, email: bool, dry_run: bool, quiet: bool
+) -> int:
+    """Record the report's workbooks in the outbox and send them (``run`` and ``watch``); the exit code."""
+    mail = after_run(
+        [(output.group.key, output.workbook) for output in report.outputs],
+        settings,
+        email=email,
+        dry_run=dry_run,
+        log=lambda line: print(line, file=out),
+        run_id=report.run_id,
+    )
     for note in mail.notes:
         print(f"warning: {note}", file=out)
     print_deliveries(mail.deliveries, out)
-    if report.outputs and not args.quiet:
+    if report.outputs and not quiet:
         print(
             f"run {report.run_id}: `kpibatch send --run {report.run_id}` mails its workbooks again", file=out
         )

@@ -1,7 +1,9 @@
 """``kpibatch send``: mail a report now, again, or the mail a failed run left pending.
 
 With ``--file`` the given workbooks are sent; with ``--run`` the workbooks of that run; with
-neither, every pending mail. Exit code 5 when any mail could not be delivered (it stays pending).
+``--resend`` the given outbox rows (a mail recorded as "maybe sent" goes again only this way); with
+none of them, every pending mail. Exit code 5 when any mail could not be delivered (it stays pending)
+or may have been delivered without the server saying so.
 """
 
 from __future__ import annotations
@@ -33,6 +35,13 @@ def register(commands: Any) -> None:
         metavar="WORKBOOK",
         help="send this workbook (results.json must be beside it); may be repeated",
     )
+    which.add_argument(
+        "--resend",
+        type=int,
+        action="append",
+        metavar="ID",
+        help="send mail ID of the outbox again, whatever its status (e.g. maybe sent); may be repeated",
+    )
     send.add_argument("--out", type=Path, help="output folder of the runs (where the ledger is)")
     send.add_argument(
         "--dry-run", action="store_true", help="write each mail as .eml beside its workbook instead"
@@ -50,6 +59,7 @@ def handle(args: argparse.Namespace, out: TextIO) -> int:
             settings,
             run_id=args.run,
             files=args.file or (),
+            resend=args.resend or (),
             dry_run=args.dry_run,
             log=lambda line: print(line, file=out),
         )
@@ -73,6 +83,13 @@ def print_deliveries(deliveries: Sequence[Delivery], out: TextIO) -> None:
             print(
                 f"ส่งอีเมลไม่สำเร็จ / mail NOT sent: {d.workbook.name}: {d.detail}\n"
                 "  the report is on disk; the mail is pending and `kpibatch send` or the next run retries it",
+                file=out,
+            )
+        elif d.outcome == "maybe_sent":
+            print(
+                f"ไม่ทราบผลการส่งอีเมล / mail MAYBE sent: {d.workbook.name}: {d.detail}\n"
+                "  the server may have it, so it is not sent again automatically; if it did not arrive, "
+                f"`kpibatch send --resend {d.row_id}` sends it again",
                 file=out,
             )
         else:

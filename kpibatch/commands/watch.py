@@ -1,4 +1,8 @@
-"""``kpibatch watch``: run the batch whenever the inbox receives files, until SIGINT or SIGTERM."""
+"""``kpibatch watch``: run the batch whenever the inbox receives files, until SIGINT or SIGTERM.
+
+Each report a pass writes is mailed as ``kpibatch run`` mails it (``[email] enabled``), recorded in
+the outbox either way.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,12 @@ import sys
 import threading
 from typing import Any, TextIO
 
+from kpibatch.batch.runlog import log
 from kpibatch.batch.runner import BatchReport
 from kpibatch.batch.watch import watch
 from kpibatch.commands.common import add_common
-from kpibatch.commands.run import add_batch_options, batch_settings, print_report, progress_stream
+from kpibatch.commands.run import add_batch_options, batch_settings, mail_step, print_report, progress_stream
+from kpibatch.deliver.service import prepare
 from kpibatch.pipeline import EXIT_OK
 
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name))
@@ -34,6 +40,8 @@ def register(commands: Any) -> None:
 
 def handle(args: argparse.Namespace, out: TextIO) -> int:
     settings = batch_settings(args, watch_interval=args.interval)
+    for warning in prepare(settings, email=settings.email_enabled, dry_run=False):
+        print(warning, file=out)
     stop = threading.Event()
     received: list[str] = []
 
@@ -44,6 +52,12 @@ def handle(args: argparse.Namespace, out: TextIO) -> int:
 
     def on_report(report: BatchReport) -> None:
         print_report(report, out, quiet=args.quiet)
+        out.flush()
+        try:
+            mail_step(report, settings, out, email=settings.email_enabled, dry_run=False, quiet=args.quiet)
+        except Exception as exc:  # a daemon reports and keeps watching; the mail stays in the outbox
+            log.exception("watch: mail step failed")
+            on_skip(f"mail step failed: {type(exc).__name__}: {exc}")
         out.flush()
 
     def on_skip(message: str) -> None:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import email.policy
+import hashlib
+import json
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
+from typing import Any
 
 from kpibatch.config import ConfigError, Settings
 from kpibatch.deliver.render import Rendered
@@ -72,6 +75,7 @@ def build_message(
     env: Envelope,
     *,
     now: dt.datetime | None = None,
+    message_id: str | None = None,
 ) -> EmailMessage:
     """The mail for one workbook; the attachment is the file's bytes as they are on disk now."""
     msg = EmailMessage(policy=email.policy.SMTP)
@@ -83,11 +87,26 @@ def build_message(
     if env.cc:
         msg["Cc"] = env.cc
     msg["Date"] = format_datetime(now or dt.datetime.now(dt.UTC).astimezone())
-    domain = env.sender.domain if env.sender is not None else "kpibatch.invalid"
-    msg["Message-ID"] = make_msgid("kpibatch", domain=domain)
+    data = workbook.read_bytes()
+    if message_id is None:
+        message_id = make_msgid("kpibatch", domain=env.sender.domain if env.sender else "kpibatch.invalid")
+    msg["Message-ID"] = message_id
     msg.set_content(rendered.text, subtype="plain", charset="utf-8")
     msg.add_alternative(rendered.html, subtype="html", charset="utf-8")
     maintype, subtype = XLSM_TYPE if workbook.suffix.lower() == ".xlsm" else XLSX_TYPE
     # The default policy writes a non-ASCII file name as an RFC 2231 parameter (filename*=utf-8''...).
-    msg.add_attachment(workbook.read_bytes(), maintype=maintype, subtype=subtype, filename=workbook.name)
+    msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=workbook.name)
     return msg
+
+
+def report_message_id(results: dict[str, Any], env: Envelope) -> str:
+    """The same ``Message-ID`` for every mail of one report, so that a receiving system can drop a copy
+    sent again after a lost reply, a retry, ``kpibatch send --resend`` or a rerun that wrote the same
+    report: a digest of its ``results.json`` without the time it was generated."""
+    content = {key: value for key, value in results.items() if key != "generated_at"}
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    digest = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+    domain = env.sender.domain if env.sender is not None else ""
+    if not domain or not domain.isascii():
+        domain = "kpibatch.invalid"
+    return f"<kpibatch.{digest}@{domain}>"

@@ -3,42 +3,89 @@
 The table ``mail`` lives in the ledger file (``ledger`` setting, by default
 ``<out>/ledger.sqlite3``) beside the ledger's own tables. Each row is one workbook of one run:
 ``unsent`` (the run did not ask for mail), ``pending`` (asked for, not delivered yet), ``sent``,
-``superseded`` (a later run wrote a newer workbook to the same path before this one went out) or
-``failed`` (the workbook is gone). ``kpibatch send`` and the next run retry every ``pending`` row.
+``superseded`` (a later run wrote a newer workbook to the same path before this one went out),
+``failed`` (the workbook is gone), ``sending`` (claimed by a sender now) or ``maybe_sent`` (the message
+text went out and no final reply came: the server may have it). ``kpibatch send`` and the next run
+retry every ``pending`` row; a ``maybe_sent`` row goes again only on ``kpibatch send --resend ID``.
+
+Exactly once: a sender claims a row (``pending`` -> ``sending``, one transaction) before it sends, so
+a row is never sent by two processes at once, and all senders of one ledger take ``mail_lock`` for
+their whole mail step. Under that lock a ``sending`` row can only be one a killed sender left: it is
+``maybe_sent`` when the message text had started to go out (``message_at``), else ``pending`` again.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
+import socket
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+import filelock
+
 UNSENT = "unsent"
 PENDING = "pending"
 SENT = "sent"
 SUPERSEDED = "superseded"
 FAILED = "failed"
+SENDING = "sending"
+MAYBE_SENT = "maybe_sent"
 
-SCHEMA = """
+TABLE = """
 CREATE TABLE IF NOT EXISTS mail (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     run_id INTEGER,
     group_key TEXT NOT NULL,
     workbook TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('unsent', 'pending', 'sent', 'superseded', 'failed')),
+    status TEXT NOT NULL CHECK (status IN ('unsent', 'pending', 'sent', 'superseded', 'failed',
+                                           'sending', 'maybe_sent')),
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
-    sent_at TEXT
+    sent_at TEXT,
+    claimed_by TEXT,
+    claimed_at TEXT,
+    message_at TEXT
 );
+"""
+INDEXES = """
 CREATE INDEX IF NOT EXISTS mail_status ON mail (status);
 CREATE INDEX IF NOT EXISTS mail_run ON mail (run_id);
 """
+OLD_COLUMNS = "id, run_id, group_key, workbook, status, attempts, last_error, created_at, updated_at, sent_at"
+
+
+def lock_path(ledger: Path) -> Path:
+    """The lock every sender of this ledger's mail holds for its whole mail step."""
+    return ledger.with_name(ledger.name + ".mail.lock")
+
+
+class MailLocked(Exception):
+    """Another process kept the mail lock until this one's deadline."""
+
+
+@contextlib.contextmanager
+def mail_lock(ledger: Path, timeout: float) -> Iterator[None]:
+    """Hold the mail lock of ``ledger``, waiting up to ``timeout`` seconds for another sender."""
+    path = lock_path(ledger)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(str(path), timeout=max(timeout, 0))
+    try:
+        lock.acquire()
+    except filelock.Timeout as exc:
+        raise MailLocked(
+            f"another kpibatch process is sending mail (lock {path} is held); mail left pending"
+        ) from exc
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 @dataclass(frozen=True)
@@ -64,7 +111,29 @@ class Outbox:
         # A ledger shared with a concurrent run or `kpibatch send` waits instead of failing.
         self.db = sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
         self.db.row_factory = sqlite3.Row
-        self.db.executescript(SCHEMA)
+        self._create()
+
+    def _create(self) -> None:
+        """The table as it is now; a table of an older version is rebuilt (SQLite cannot widen a CHECK)."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            found = self.db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'mail'")
+            old = found.fetchone()
+            if old is not None and MAYBE_SENT not in old[0]:
+                self.db.execute("ALTER TABLE mail RENAME TO mail_old")
+                self.db.execute("DROP INDEX IF EXISTS mail_status")
+                self.db.execute("DROP INDEX IF EXISTS mail_run")
+                self.db.execute(TABLE)
+                self.db.execute(f"INSERT INTO mail ({OLD_COLUMNS}) SELECT {OLD_COLUMNS} FROM mail_old")
+                self.db.execute("DROP TABLE mail_old")
+            else:
+                self.db.execute(TABLE)
+            for statement in INDEXES.strip().splitlines():
+                self.db.execute(statement)
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
 
     def __enter__(self) -> Outbox:
         return self
@@ -127,6 +196,12 @@ class Outbox:
     def get(self, row_id: int) -> MailRow:
         return self._rows("SELECT * FROM mail WHERE id = ?", (row_id,))[0]
 
+    def get_or_raise(self, row_id: int) -> MailRow:
+        rows = self._rows("SELECT * FROM mail WHERE id = ?", (row_id,))
+        if not rows:
+            raise LookupError(f"no mail {row_id} in the outbox")
+        return rows[0]
+
     def pending(self) -> list[MailRow]:
         return self._rows("SELECT * FROM mail WHERE status = ? ORDER BY id", (PENDING,))
 
@@ -140,8 +215,54 @@ class Outbox:
             for row in rows:
                 self._supersede(str(row.workbook), now, keep=row.id)
                 self.db.execute(
-                    "UPDATE mail SET status = ?, updated_at = ? WHERE id = ?", (PENDING, now, row.id)
+                    "UPDATE mail SET status = ?, updated_at = ? WHERE id = ? AND status != ?",
+                    (PENDING, now, row.id, SENDING),
                 )
+
+    def resend(self, row_id: int) -> MailRow:
+        """``kpibatch send --resend ID``: the row goes out again whatever it was (raises ``LookupError``)."""
+        rows = [self.get_or_raise(row_id)]
+        if rows[0].status == SENDING:
+            raise LookupError(f"mail {row_id} is being sent by another process now")
+        self.requeue(rows)
+        return self.get(row_id)
+
+    def claim(self, row: MailRow) -> bool:
+        """Take a pending row for this process (one transaction); False when another sender has it."""
+        now = _now()
+        owner = f"{socket.gethostname()}:{os.getpid()}"
+        with self._transaction():
+            cursor = self.db.execute(
+                "UPDATE mail SET status = ?, claimed_by = ?, claimed_at = ?, message_at = NULL, "
+                "updated_at = ? WHERE id = ? AND status = ?",
+                (SENDING, owner, now, now, row.id, PENDING),
+            )
+        return cursor.rowcount == 1
+
+    def message_started(self, row: MailRow) -> None:
+        """The message text of a claimed row is about to leave: from here a lost outcome is maybe sent."""
+        now = _now()
+        with self._transaction():
+            self.db.execute("UPDATE mail SET message_at = ?, updated_at = ? WHERE id = ?", (now, now, row.id))
+
+    def recover(self) -> list[MailRow]:
+        """Settle rows a killed sender left ``sending``; call only under ``mail_lock``. Returns them."""
+        stale = self._rows("SELECT * FROM mail WHERE status = ? ORDER BY id", (SENDING,))
+        now = _now()
+        with self._transaction():
+            for row in stale:
+                found = self.db.execute("SELECT message_at FROM mail WHERE id = ?", (row.id,))
+                sent_text = found.fetchone()[0]
+                status, note = (
+                    (MAYBE_SENT, "the sender was stopped after the message went out; the server may have it")
+                    if sent_text
+                    else (PENDING, "the sender was stopped before the message went out")
+                )
+                self.db.execute(
+                    "UPDATE mail SET status = ?, last_error = ?, updated_at = ? WHERE id = ?",
+                    (status, note, now, row.id),
+                )
+        return [self.get(row.id) for row in stale]
 
     def mark(self, row: MailRow, status: str, *, attempts: int = 0, error: str | None = None) -> None:
         now = _now()

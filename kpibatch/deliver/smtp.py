@@ -1,4 +1,4 @@
-"""Sending over SMTP: verified TLS, login only over TLS, timeouts, and retries with backoff.
+"""Sending over SMTP: verified TLS, login only over TLS, wall-clock deadlines, and retries with backoff.
 
 ``smtplib.starttls()`` and ``SMTP_SSL`` without a context accept any certificate, so a password
 would go to whoever answers. Every TLS connection here uses ``ssl.create_default_context()`` (the
@@ -6,33 +6,71 @@ system's CAs, host name checked) plus the configured private CA; a certificate t
 or a server that does not offer STARTTLS when it is required, ends the attempt before ``AUTH``.
 Connection errors and 4xx replies are retried (``smtp_retries`` times, the wait doubling from
 ``smtp_backoff``); a 5xx reply is final.
+
+Deadlines. A socket timeout bounds one read, so a server that trickles its replies a byte at a time
+keeps a session alive for as long as it likes. Each attempt therefore talks SMTP in a child process
+that reports every step to this one before taking it (through the documented ``smtplib.connect`` and
+``smtplib.send`` audit events), and this process ends the child when a step outlives its deadline:
+the connection and greeting ``smtp_connect_timeout``, each command ``smtp_timeout``, the message text
+``smtp_timeout`` plus ``smtp_data_timeout`` for the final reply (RFC 5321 4.5.3.2.6: ten minutes),
+and the caller's overall deadline (``mail_deadline_s``). Ending a process is the one way to stop a
+session that needs no private part of ``smtplib``: its ``sock`` and ``file`` attributes are not
+documented, so their timeouts cannot be changed from outside, and a thread blocked in a read cannot be
+stopped at all. The child also bounds what the socket timeout never did (the name lookup).
+
+Exactly once. Once the message text (which ends with the final dot) is handed to the socket, an
+outcome without a reply (a timeout, a dropped connection, a deadline) may still mean the server took
+the mail: that is ``MaybeSent``, never retried here. ``on_message`` runs before the text leaves, so
+the caller can record that point durably first.
 """
 
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import smtplib
 import ssl
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING, Any
 
 from kpibatch.config import ConfigError, Settings
-from kpibatch.deliver.message import Envelope
+
+if TYPE_CHECKING:  # the session's child process imports this module: only what it needs
+    from kpibatch.deliver.message import Envelope
 
 SECURITY_MODES = ("none", "starttls", "ssl")
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
+START_S = 60.0
+"""How long the child process may take to start (importing the modules it needs)."""
+GO = "go"
 
 
 class MailError(Exception):
     """The mail was not delivered. ``permanent`` errors are not retried."""
+
+    maybe_sent = False
 
     def __init__(self, message: str, *, permanent: bool, code: int | None = None) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.code = code
         self.attempts = 0
+
+
+class MaybeSent(MailError):
+    """The message text went out and no final reply came back: the server may have the mail.
+
+    Sending it again could deliver it twice, so it is not retried (``kpibatch send --resend``)."""
+
+    maybe_sent = True
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permanent=True)
 
 
 @dataclass(frozen=True)
@@ -133,22 +171,69 @@ def classify(exc: BaseException, host: str) -> MailError:
     raise exc
 
 
-def _attempt(msg: EmailMessage, env: Envelope, settings: Settings, context: ssl.SSLContext | None) -> dict:
+@dataclass(frozen=True)
+class _Failure:
+    """An attempt's error as the child reports it (exceptions of smtplib do not all pickle)."""
+
+    message: str
+    permanent: bool
+    code: int | None
+    replied: bool
+    """The server answered with a reply code: the outcome is known even after the final dot."""
+
+
+def _session(
+    conn: Connection, msg: EmailMessage, sender: str, recipients: list[str], settings: Settings
+) -> None:
+    """The child process: one SMTP session, each step announced to the parent before it is taken."""
+
+    def announce(event: str, args: tuple[Any, ...]) -> None:
+        if event == "smtplib.connect":
+            conn.send(("step", "connect"))
+        elif event == "smtplib.send":
+            data = args[1]
+            if isinstance(data, bytes) and data.endswith(b"\r\n.\r\n"):
+                # The message text with its final dot: the parent records that before it leaves.
+                conn.send(("step", "message"))
+                if not conn.poll(START_S) or conn.recv() != GO:
+                    raise MailError("the sending process did not confirm the message", permanent=False)
+            else:
+                conn.send(("step", "command"))
+
+    sys.addaudithook(announce)
+    host = settings.smtp_host.strip()
+    try:
+        refused = _talk(msg, sender, recipients, settings, lambda refused: conn.send(("sent", refused)))
+    except Exception as exc:
+        try:
+            error = classify(exc, host)
+        except Exception as unknown:  # a defect, not a mail outcome: say what it was
+            error = MailError(f"{host}: {type(unknown).__name__}: {unknown}", permanent=False)
+        replied = isinstance(exc, smtplib.SMTPResponseException)
+        conn.send(("error", _Failure(str(error), error.permanent, error.code, replied)))
+    else:
+        conn.send(("done", refused))
+
+
+def _talk(
+    msg: EmailMessage,
+    sender: str,
+    recipients: list[str],
+    settings: Settings,
+    accepted: Callable[[dict], None],
+) -> dict:
     mode = security(settings)
     host = settings.smtp_host.strip()
+    context = tls_context(settings) if mode != "none" else None
+    # The socket timeout is only a backstop here; the parent's wall-clock deadlines are the limits.
+    backstop = max(settings.smtp_connect_timeout, settings.smtp_timeout, settings.smtp_data_timeout)
     client: smtplib.SMTP
     # Connecting in the constructor is what gives starttls() and SMTP_SSL the host name to check.
     if mode == "ssl":
-        client = smtplib.SMTP_SSL(
-            host, port(settings), context=context, timeout=settings.smtp_connect_timeout
-        )
+        client = smtplib.SMTP_SSL(host, port(settings), context=context, timeout=backstop)
     else:
-        client = smtplib.SMTP(host, port(settings), timeout=settings.smtp_connect_timeout)
+        client = smtplib.SMTP(host, port(settings), timeout=backstop)
     try:
-        if client.sock is not None:
-            # The connect timeout covers reaching the server; commands (DATA with a large
-            # attachment) get their own.
-            client.sock.settimeout(settings.smtp_timeout)
         client.ehlo()
         if mode == "starttls":
             if not client.has_extn("starttls"):
@@ -161,14 +246,115 @@ def _attempt(msg: EmailMessage, env: Envelope, settings: Settings, context: ssl.
             client.ehlo()
         if settings.smtp_user:
             client.login(settings.smtp_user, settings.smtp_password)
-        assert env.sender is not None
-        refused = client.send_message(msg, from_addr=env.sender.addr_spec, to_addrs=env.recipients)
+        refused = client.send_message(msg, from_addr=sender, to_addrs=recipients)
+        accepted(refused)
         # The server has the mail; a lost goodbye changes nothing.
         with contextlib.suppress(smtplib.SMTPException, OSError):
             client.quit()
         return refused
     finally:
         client.close()
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    # Not fork: the parent may run threads (a test's mail server, a progress bar), and a forked child
+    # can inherit a lock one of them held.
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def _step_limits(settings: Settings) -> dict[str, float]:
+    return {
+        "start": START_S,
+        "connect": settings.smtp_connect_timeout,
+        "command": settings.smtp_timeout,
+        "message": settings.smtp_timeout + settings.smtp_data_timeout,
+    }
+
+
+STEP_NAMES = {
+    "start": "starting the mail process",
+    "connect": "connecting and the greeting",
+    "command": "a command",
+    "message": "the message and its final reply",
+}
+
+
+def _attempt(
+    msg: EmailMessage,
+    env: Envelope,
+    settings: Settings,
+    deadline: float,
+    on_message: Callable[[], None],
+) -> dict:
+    """One session in a child process, ended when a step or the whole attempt outlives its deadline."""
+    assert env.sender is not None
+    host = settings.smtp_host.strip()
+    limits = _step_limits(settings)
+    context = _context()
+    conn, child_conn = context.Pipe()
+    process = context.Process(
+        target=_session,
+        args=(child_conn, msg, env.sender.addr_spec, env.recipients, settings),
+        name="kpibatch-smtp",
+        daemon=True,
+    )
+    process.start()
+    child_conn.close()
+    step = "start"
+    step_ends = time.monotonic() + limits[step]
+    refused: dict | None = None
+    try:
+        while True:
+            limit = min(step_ends, deadline)
+            remaining = limit - time.monotonic()
+            if remaining <= 0 or not conn.poll(remaining):
+                if refused is not None:  # only the goodbye is late
+                    return refused
+                raise _late(host, step, limits[step], overall=deadline <= step_ends)
+            try:
+                kind, value = conn.recv()
+            except EOFError:
+                if refused is not None:
+                    return refused
+                raise _lost(host, step) from None
+            if kind == "step":
+                step = value
+                step_ends = time.monotonic() + limits[step]
+                if step == "message":
+                    on_message()
+                    conn.send(GO)
+            elif kind == "sent":
+                refused = value
+            elif kind == "done":
+                return value
+            else:
+                failure: _Failure = value
+                if step == "message" and not failure.replied:
+                    raise MaybeSent(f"{failure.message}; the message had been sent, so {host} may have it")
+                raise MailError(failure.message, permanent=failure.permanent, code=failure.code)
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join()
+        conn.close()
+
+
+def _late(host: str, step: str, limit: float, *, overall: bool) -> MailError:
+    what = (
+        "the mail step's deadline (mail_deadline_s) was reached"
+        if overall
+        else f"{host} did not finish {STEP_NAMES[step]} within {limit:g} s"
+    )
+    if step == "message":
+        return MaybeSent(f"{what} after the message was sent; {host} may have it")
+    return MailError(f"{what}; nothing was sent", permanent=False)
+
+
+def _lost(host: str, step: str) -> MailError:
+    if step == "message":
+        return MaybeSent(f"the mail process ended after the message was sent; {host} may have it")
+    return MailError(f"the mail process ended while {STEP_NAMES[step]} with {host}", permanent=False)
 
 
 def send(
@@ -178,22 +364,30 @@ def send(
     *,
     sleep: Callable[[float], None] = time.sleep,
     on_retry: Callable[[MailError, float], None] | None = None,
+    deadline: float | None = None,
+    on_message: Callable[[], None] | None = None,
 ) -> SendResult:
-    """Deliver ``msg`` to every recipient of ``env``; raise ``MailError`` when it cannot be done."""
-    context = tls_context(settings) if security(settings) != "none" else None
+    """Deliver ``msg`` to every recipient of ``env``; raise ``MailError`` when it cannot be done.
+
+    ``deadline`` is a ``time.monotonic()`` value no attempt or wait goes past (default: now plus
+    ``mail_deadline_s``); ``on_message`` runs each time, before the message text is sent.
+    """
+    if deadline is None:
+        deadline = time.monotonic() + settings.mail_deadline_s
     delay = settings.smtp_backoff
     attempts = 0
     while True:
         attempts += 1
         try:
-            refused = _attempt(msg, env, settings, context)
-        except (MailError, smtplib.SMTPException, OSError) as exc:
-            error = classify(exc, settings.smtp_host)
+            refused = _attempt(msg, env, settings, deadline, on_message or (lambda: None))
+        except MailError as error:
             error.attempts = attempts
-            if error.permanent or attempts > settings.smtp_retries:
-                if error is exc:
-                    raise
-                raise error from exc
+            retry = not error.permanent and attempts <= settings.smtp_retries
+            if retry and time.monotonic() + delay >= deadline:
+                error.args = (f"{error}; no retry: the mail step's deadline (mail_deadline_s) is near",)
+                retry = False
+            if not retry:
+                raise
             if on_retry is not None:
                 on_retry(error, delay)
             sleep(delay)
