@@ -272,6 +272,8 @@ def test_a_dry_run_writes_its_eml_under_the_batch_lock(
     monkeypatch.setattr(service, "write_atomic", write_atomic_seeing_the_lock)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("KPIBATCH_MAIL_TO", "director@example.go.th")
+    monkeypatch.setenv("KPIBATCH_MAIL_FROM", "kpibatch@planning.example.go.th")
+    monkeypatch.setenv("KPIBATCH_SMTP_HOST", "127.0.0.1")  # a dry run checks what the real send needs
     argv = ["run", "--inbox", settings.inbox, "--out", settings.out, "--stability-delay", "0", "--dry-run"]
     code, out = cli(*argv)
     assert code == 0, out

@@ -172,6 +172,7 @@ def test_outputs_get_the_mode_any_new_file_gets_under_the_umask(tmp_path: Path, 
         "PYTHONPATH": str(ROOT),
         "KPIBATCH_MAIL_FROM": "kpibatch@example.go.th",
         "KPIBATCH_MAIL_TO": "director@example.go.th",
+        "KPIBATCH_SMTP_HOST": "127.0.0.1",  # a dry run checks what the real send needs
     }
     argv = ["run", "--inbox", str(inbox), "--out", str(out), "--stability-delay", "0", "--dry-run"]
     done = subprocess.run(
