@@ -6,7 +6,8 @@
    marked ``missing``.
 3. Claim the files that have stopped changing (``stability``), hash them, and set aside those whose
    bytes the ledger already holds (duplicates: recorded, never scored twice).
-4. Read, validate and score the new files (``pipeline.check_files``); nothing is written yet.
+4. Read, validate and score the new files (``pipeline.orchestrate``, the orchestrator ``run_batch``
+   uses too); each outcome is filed (step 5) as it arrives.
 5. For each file: one transaction writes its ledger row, with the planned destination; then the
    ``.txt`` beside a rejected or duplicate file; then the move (a rename, or copy-then-rename);
    then the row is marked filed. Killed between any two of these, the file is either still in the
