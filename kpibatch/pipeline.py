@@ -139,6 +139,10 @@ def write_group(
     data = group_dict(group, generated_at)
     results = write_atomic(folder / "results.json", lambda tmp: write_results(tmp, data))
     html = write_report_html(workbook, data, settings)
+    if settings.pdf:  # issue 16: the printed PDF beside the workbook
+        from kpibatch.deliver.pdf import workbook_pdf
+
+        workbook_pdf(workbook, settings)
     return GroupOutput(group=group, folder=folder, workbook=workbook, results=results, html=html)
 
 
