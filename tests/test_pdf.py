@@ -108,3 +108,50 @@ def test_pdf_setting_reads_from_toml(tmp_path: Path) -> None:
     settings = load_settings(tmp_path / "k.toml", environ={})
     assert settings.pdf is True and settings.pdf_timeout_s == 30.0
     assert replace(SETTINGS).pdf is False
+
+
+@needs_lo
+def test_the_report_mail_attaches_the_pdf_when_it_was_printed(printed) -> None:
+    from email import policy
+    from email.parser import BytesParser
+
+    from mailserver import mail_settings
+
+    from kpibatch.deliver.message import envelope
+    from kpibatch.deliver.service import message_for
+
+    _, workbook = printed
+    settings = mail_settings()
+    raw = message_for(workbook, settings, envelope(settings)).as_bytes()
+    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    attachments = {a.get_filename(): a for a in msg.iter_attachments()}  # type: ignore[attr-defined]
+    pdf = workbook.with_suffix(".pdf")
+    assert set(attachments) == {workbook.name, pdf.name}
+    assert attachments[pdf.name].get_content_type() == "application/pdf"
+    assert attachments[pdf.name].get_content() == pdf.read_bytes()
+
+
+def test_run_with_pdf_and_no_libreoffice_stops_at_once_with_exit_2(tmp_path: Path) -> None:
+    """Nothing is claimed, nothing written: the message says what to install."""
+    import os
+    import sys
+
+    shutil.copytree(EXAMPLES, tmp_path / "inbox")
+    before = sorted(p.name for p in (tmp_path / "inbox").iterdir())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KPIBATCH_")}
+    env["PATH"] = str(tmp_path / "no-such-bin")  # python is started by its full path
+    root = Path(__file__).resolve().parents[1]
+    env["PYTHONPATH"] = str(root)
+    result = subprocess.run(
+        [sys.executable, "-m", "kpibatch", "run", "--inbox", "inbox", "--out", "out", "--pdf"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "apt-get install libreoffice-calc" in result.stderr and "Windows" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in (tmp_path / "inbox").iterdir()) == before
+    assert not (tmp_path / "out").exists()
