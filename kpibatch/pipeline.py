@@ -27,6 +27,7 @@ from kpibatch.read import read_submission
 from kpibatch.read.archive import Archive
 from kpibatch.read.precheck import Limits, precheck_opened, problem_for_exception
 from kpibatch.read.workbook import list_workbooks
+from kpibatch.registry import checked_all, registry_of
 from kpibatch.safety import clip_submission, require_defused_xml
 from kpibatch.score import ScoreOptions, score_division
 from kpibatch.validate import validate
@@ -176,7 +177,9 @@ def check_files(
         )
         jobs = settings.jobs or parallel.default_jobs()
         outcomes = parallel.check_in_workers(files, options, jobs, isolation, prechecks=prechecks)
-    return _compacted(outcomes) if for_report else outcomes
+    checked = _compacted(outcomes) if for_report else outcomes
+    registry = registry_of(settings)  # issue 16: an unknown division is a warning, or a rejection
+    return checked if registry is None else checked_all(checked, registry, strict=settings.strict_divisions)
 
 
 def _compacted(outcomes: Generator[FileOutcome, None, None]) -> Iterator[FileOutcome]:

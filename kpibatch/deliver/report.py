@@ -13,14 +13,14 @@ from kpibatch.config import Settings
 from kpibatch.deliver.render import render
 from kpibatch.deliver.summary import Summary, build_summary
 from kpibatch.fsutil import write_text_atomic
+from kpibatch.registry import expected_names
 
 REPORT_HTML = "report.html"
 
 
 def summarize(data: dict[str, Any], workbook: Path, settings: Settings) -> Summary:
-    return build_summary(
-        data, workbook, expected=settings.expected_divisions, thai_digits=settings.thai_digits
-    )
+    expected = expected_names(settings, [d["division"] for d in data.get("divisions", [])])
+    return build_summary(data, workbook, expected=expected, thai_digits=settings.thai_digits)
 
 
 def write_report_html(workbook: Path, data: dict[str, Any], settings: Settings) -> Path:
