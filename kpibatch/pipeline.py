@@ -127,6 +127,7 @@ def write_group(
 ) -> GroupOutput:
     """Write one group's workbook, results.json and report.html atomically into ``out/<year>-r<round>/``."""
     # the writers are imported here: worker processes import this module for check_file only
+    from kpibatch.deadlines import write_group_standings
     from kpibatch.deliver.report import write_report_html
     from kpibatch.results import group_dict, write_results
     from kpibatch.write import report_filename, write_report
@@ -139,6 +140,7 @@ def write_group(
     )
     data = group_dict(group, generated_at)
     results = write_atomic(folder / "results.json", lambda tmp: write_results(tmp, data))
+    write_group_standings(group, folder, settings)  # issue 16: deadlines.json, read by the report
     html = write_report_html(workbook, data, settings)
     if settings.pdf:  # issue 16: the printed PDF beside the workbook
         from kpibatch.deliver.pdf import workbook_pdf
