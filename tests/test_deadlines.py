@@ -98,3 +98,21 @@ def test_the_report_marks_each_registry_division(tmp_path: Path) -> None:
     again = run_batch([early, late], tmp_path / "out", replace(settings, deadlines={}))
     assert not (again.outputs[0].folder / STANDINGS_FILE).exists()
     assert "ส่งตรงเวลา" not in again.outputs[0].html.read_text(encoding="utf-8")  # type: ignore[union-attr]
+
+
+def test_the_report_mail_shows_the_standings_too(tmp_path: Path) -> None:
+    from mailserver import mail_settings
+
+    from kpibatch.deliver.message import envelope
+    from kpibatch.deliver.service import message_for
+
+    registry = tmp_path / "divisions.toml"
+    registry.write_text(REGISTRY, encoding="utf-8")
+    early = write_submission(tmp_path / "in" / "early.xlsx", simple_kpis({"1": 5}, {"1": 100}))
+    stamp = dt.datetime(2020, 10, 9, 12, 0).timestamp()
+    os.utime(early, (stamp, stamp))
+    settings = replace(mail_settings(), divisions_registry=registry, deadlines={"2563-12": "2020-10-10"})
+    output = run_batch([early], tmp_path / "out", replace(settings, jobs=1)).outputs[0]
+    msg = message_for(output.workbook, settings, envelope(settings))
+    text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "- กองทดสอบระบบ: ส่งตรงเวลา" in text and "- กองที่ยังไม่ส่ง: ยังไม่ส่ง" in text
