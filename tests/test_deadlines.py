@@ -116,3 +116,22 @@ def test_the_report_mail_shows_the_standings_too(tmp_path: Path) -> None:
     msg = message_for(output.workbook, settings, envelope(settings))
     text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "- กองทดสอบระบบ: ส่งตรงเวลา" in text and "- กองที่ยังไม่ส่ง: ยังไม่ส่ง" in text
+
+
+def test_config_show_prints_deadlines_as_toml_that_reads_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from kpibatch.cli import main
+
+    for key in [k for k in os.environ if k.startswith("KPIBATCH_")]:
+        monkeypatch.delenv(key)
+    source = tmp_path / "k.toml"
+    source.write_text('[deadlines]\n"2569-6" = 2026-04-10\n', encoding="utf-8")
+    assert main(["config", "show", "--config", str(source)]) == 0
+    shown = tmp_path / "shown.toml"
+    shown.write_text(capsys.readouterr().out, encoding="utf-8")
+    assert parse_deadlines(load_settings(shown, environ={}).deadlines) == {(2569, 6): dt.date(2026, 4, 10)}
+    assert main(["config", "show", "--json", "--config", str(source)]) == 0
+    assert json.loads(capsys.readouterr().out)["deadlines"] == {"2569-6": "2026-04-10"}
