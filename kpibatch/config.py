@@ -113,6 +113,14 @@ class Settings:
     file_timeout_s: float = 120.0
     """Seconds reading, validating and scoring one workbook may take (0: no limit)."""
 
+    # Divisions, deadlines and the printed PDF (issue 16): see kpibatch.registry, kpibatch.deadlines,
+    # kpibatch.deliver.pdf. ``[divisions] registry`` and a ``[deadlines]`` table in the TOML file.
+    divisions_registry: Path | None = None
+    strict_divisions: bool = False
+    deadlines: dict[str, Any] = field(default_factory=dict)
+    pdf: bool = False
+    pdf_timeout_s: float = 300.0
+
     def masked(self) -> dict[str, Any]:
         """The settings as plain values with secrets replaced by ``***``."""
         result: dict[str, Any] = {}
@@ -236,7 +244,9 @@ def _flatten(data: Mapping[str, Any]) -> dict[str, Any]:
     """``[smtp] host = "x"`` becomes ``smtp_host``; top-level keys stay as they are."""
     flat: dict[str, Any] = {}
     for key, value in data.items():
-        if isinstance(value, Mapping) and key != "kpibatch":
+        if key == "deadlines" and isinstance(value, Mapping):  # keys are "2569-6", not settings
+            flat[key] = dict(value)
+        elif isinstance(value, Mapping) and key != "kpibatch":
             for sub, inner in value.items():
                 flat[f"{key}_{sub}"] = inner
         elif isinstance(value, Mapping):

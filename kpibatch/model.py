@@ -99,6 +99,8 @@ class Submission:
     sheets: SheetNames = SheetNames()
     has_verified_results: bool = False
     """At least one KPI has a verified result (a ``verified_result`` column left blank is none)."""
+    division_cell: str = ""
+    """The cell of the division's name on its sheet, for messages (the registry's unknown division)."""
 
     @property
     def group(self) -> tuple[int, int]:

@@ -22,12 +22,14 @@ from kpibatch import parallel
 from kpibatch.check import check_file
 from kpibatch.config import Settings
 from kpibatch.consolidate import Group, consolidate
+from kpibatch.deadlines import write_group_standings
 from kpibatch.deliver.report import write_report_html
 from kpibatch.errors import ConfigError, ExitCode
 from kpibatch.fsutil import sweep_temp_files, write_atomic
 from kpibatch.model import FileOutcome, Trend
 from kpibatch.read.precheck import Limits
 from kpibatch.read.workbook import list_workbooks
+from kpibatch.registry import checked_all, registry_of
 from kpibatch.results import group_dict, write_results
 from kpibatch.safety import require_defused_xml
 from kpibatch.score import ScoreOptions
@@ -101,7 +103,12 @@ def write_group(
     workbook = write_atomic(folder / report_filename(group), workbook_into)
     data = group_dict(group, generated_at)
     results = write_atomic(folder / "results.json", lambda tmp: write_results(tmp, data))
+    write_group_standings(group, folder, settings)  # issue 16: deadlines.json, read by the report
     html = write_report_html(workbook, data, settings)
+    if settings.pdf:  # issue 16: the printed PDF beside the workbook
+        from kpibatch.deliver.pdf import workbook_pdf
+
+        workbook_pdf(workbook, settings)
     return GroupOutput(group=group, folder=folder, workbook=workbook, results=results, html=html)
 
 
@@ -133,7 +140,9 @@ def check_files(
         )
         jobs = settings.jobs or parallel.default_jobs()
         outcomes = parallel.check_in_workers(files, options, jobs, isolation, prechecks=prechecks)
-    return _compacted(outcomes) if for_report else outcomes
+    checked = _compacted(outcomes) if for_report else outcomes
+    registry = registry_of(settings)  # issue 16: an unknown division is a warning, or a rejection
+    return checked if registry is None else checked_all(checked, registry, strict=settings.strict_divisions)
 
 
 def _compacted(outcomes: Generator[FileOutcome, None, None]) -> Generator[FileOutcome, None, None]:

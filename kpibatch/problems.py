@@ -664,6 +664,26 @@ class Superseded(Warning_):
     template_en = "Superseded by {newer}, submitted later for {division}, {fiscal_year} round {round}"
 
 
+class DivisionUnknown(Warning_):
+    """The division's name is not in the division registry (``[divisions] registry``)."""
+
+    code = "division-unknown"
+    template_th = "ไม่พบหน่วยงาน {division!r} ในทะเบียนหน่วยงาน ({registry})"
+    template_en = "The division {division!r} is not in the division registry ({registry})"
+    fix_th = "แก้ชื่อหน่วยงานให้ตรงกับทะเบียน หรือขอให้ผู้ดูแลเพิ่มชื่อนี้เป็นชื่ออื่น (aliases) ของหน่วยงาน"
+    fix_en = "Type the division's name as the registry has it, or ask for this name to be added as an alias."
+
+
+class DivisionUnknownRejected(Problem):
+    """``DivisionUnknown`` with ``strict_divisions = true``: the file is not accepted."""
+
+    code = "division-unknown-rejected"
+    template_th = DivisionUnknown.template_th + " จึงไม่รับไฟล์นี้ (strict_divisions)"
+    template_en = DivisionUnknown.template_en + "; the file is not accepted (strict_divisions)"
+    fix_th = DivisionUnknown.fix_th
+    fix_en = DivisionUnknown.fix_en
+
+
 def errors(problems: list[Problem]) -> list[Problem]:
     return [p for p in problems if p.severity == "error"]
 

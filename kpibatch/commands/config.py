@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 from dataclasses import fields
 from typing import Any, TextIO
@@ -46,6 +47,10 @@ def toml_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):  # [deadlines]: an inline table of TOML dates
+        return "{ " + ", ".join(f"{toml_value(str(k))} = {toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, dt.date):
+        return value.isoformat()
     # A JSON string is a valid TOML basic string (the same escapes).
     return json.dumps(str(value), ensure_ascii=False)
 
@@ -54,7 +59,7 @@ def handle_show(args: argparse.Namespace, out: TextIO) -> int:
     settings = settings_from(args)
     values = effective(settings)
     if args.json:
-        print(json.dumps(values, ensure_ascii=False, indent=2), file=out)
+        print(json.dumps(values, ensure_ascii=False, indent=2, default=str), file=out)  # dates as ISO
         return ExitCode.OK
     source = config_path(getattr(args, "config", None))
     print("# kpibatch effective settings: defaults < kpibatch.toml < KPIBATCH_* < options", file=out)

@@ -21,6 +21,7 @@ from kpibatch.batch.runner import BatchReport, run_inbox
 from kpibatch.commands.common import add_common, settings_from
 from kpibatch.commands.send import print_deliveries
 from kpibatch.config import Settings
+from kpibatch.deliver.pdf import PdfUnavailable, require_soffice
 from kpibatch.deliver.service import after_run, prepare
 from kpibatch.errors import ExitCode, UsageError
 from kpibatch.text import counted
@@ -84,6 +85,12 @@ def add_batch_options(parser: argparse.ArgumentParser) -> None:
         help="read and score on this Dask scheduler's cluster instead (needs kpibatch[dask])",
     )
     parser.add_argument(
+        "--pdf",
+        action="store_true",
+        default=None,
+        help="also print each workbook to PDF beside it with LibreOffice (setting pdf)",
+    )
+    parser.add_argument(
         "--stability-delay",
         type=float,
         metavar="SECONDS",
@@ -107,10 +114,16 @@ def batch_settings(args: argparse.Namespace, **more: Any) -> Settings:
         stability_delay=args.stability_delay,
         jobs=args.jobs,
         scheduler=args.scheduler,
+        pdf=args.pdf,
         **more,
     )
     if not settings.inbox.is_dir():
         raise UsageError(f"inbox folder not found: {settings.inbox}")
+    if settings.pdf:  # before anything is claimed: a run asked for a PDF that cannot print none
+        try:
+            require_soffice()
+        except PdfUnavailable as exc:
+            raise UsageError(str(exc)) from None
     return settings
 
 

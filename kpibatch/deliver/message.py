@@ -96,6 +96,9 @@ def build_message(
     maintype, subtype = XLSM_TYPE if workbook.suffix.lower() == ".xlsm" else XLSX_TYPE
     # The default policy writes a non-ASCII file name as an RFC 2231 parameter (filename*=utf-8''...).
     msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=workbook.name)
+    printed = workbook.with_suffix(".pdf")  # written beside it when pdf = true (kpibatch.deliver.pdf)
+    if printed.is_file():
+        msg.add_attachment(printed.read_bytes(), maintype="application", subtype="pdf", filename=printed.name)
     return msg
 
 

@@ -6,21 +6,24 @@ be copied onto an intranet page as it is.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 from kpibatch.config import Settings
+from kpibatch.deadlines import read_standings
 from kpibatch.deliver.render import render
 from kpibatch.deliver.summary import Summary, build_summary
 from kpibatch.fsutil import write_text_atomic
+from kpibatch.registry import expected_names
 
 REPORT_HTML = "report.html"
 
 
 def summarize(data: dict[str, Any], workbook: Path, settings: Settings) -> Summary:
-    return build_summary(
-        data, workbook, expected=settings.expected_divisions, thai_digits=settings.thai_digits
-    )
+    expected = expected_names(settings, [d["division"] for d in data.get("divisions", [])])
+    summary = build_summary(data, workbook, expected=expected, thai_digits=settings.thai_digits)
+    return dataclasses.replace(summary, standings=read_standings(workbook.parent))
 
 
 def write_report_html(workbook: Path, data: dict[str, Any], settings: Settings) -> Path:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kpibatch.consolidate import competition_ranks
+from kpibatch.deadlines import DivisionStanding
 from kpibatch.text import division_key, thai_datetime, to_thai_digits
 
 MAX_SCORE = Decimal(5)
@@ -70,6 +71,8 @@ class Summary:
     group_key: str
     max_score: str = "5"
     """The best possible score, in the digits of the rest of the page."""
+    standings: tuple[DivisionStanding, ...] = ()
+    """Each division on time, late or missing against the round's deadline (kpibatch.deadlines)."""
 
 
 def results_path(workbook: Path) -> Path:

@@ -156,8 +156,17 @@ def _read_book(book: RawBook) -> ReadOutcome:
         reallocations=tuple(moves),
         sheets=sheets,
         has_verified_results=has_verified,
+        division_cell=_key_cell(book.sheet(roles["division"]), "division"),
     )
     return ReadOutcome(book.source, submission, out.problems)
+
+
+def _key_cell(sheet: RawSheet, key: str) -> str:
+    """The cell holding the value of ``key`` on the division sheet (column B of its row)."""
+    for r, row in enumerate(sheet.rows):
+        if row and contract.division_key(row[0]) == key:
+            return cell_name(r, 1)
+    return ""
 
 
 def _check_version(book: RawBook, out: _Collector) -> None:
