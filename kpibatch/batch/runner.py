@@ -61,9 +61,10 @@ from kpibatch.batch.stability import Signature, StabilityCheck, settle
 from kpibatch.config import Settings
 from kpibatch.consolidate import FileOutcome
 from kpibatch.fsutil import sweep_temp_files, temp_names_of_run
-from kpibatch.pipeline import EXIT_FAILURE, EXIT_OK, EXIT_REJECTED, GroupOutput, check_files
+from kpibatch.pipeline import EXIT_FAILURE, EXIT_OK, EXIT_REJECTED, GroupOutput, check_files, score_options
 from kpibatch.problems import FileNotPermitted
-from kpibatch.results import division_json
+from kpibatch.results import division_json, outcome_record
+from kpibatch.score import rules_stamp
 from kpibatch.text import counted, division_key
 
 
@@ -457,6 +458,8 @@ class _Run:
         if outcome.group is not None:
             extra["fiscal_year"], extra["round"] = outcome.group
         extra["problems"] = json.dumps([p.to_dict() for p in outcome.problems], ensure_ascii=False)
+        extra["record"] = outcome_record(outcome)
+        extra["rules"] = rules_stamp(score_options(self.settings))
         location = free_destination(folder, now, claim.sha256, claim.path.name)
         status = "accepted" if score is not None else "rejected"
         return self._new_row(claim, status, location, **extra)
