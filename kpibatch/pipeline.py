@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kpibatch.config import ConfigError, Settings
+from kpibatch.config import ConfigError, Scoring, Settings
 from kpibatch.consolidate import FileOutcome, Group, consolidate
 from kpibatch.fsutil import sweep_temp_files, write_atomic
 from kpibatch.problems import Problem
@@ -44,8 +44,8 @@ EXIT_LOCKED = 4
 EXIT_MAIL = 5
 
 
-def score_options(settings: Settings) -> ScoreOptions:
-    return ScoreOptions(floor=Decimal(settings.floor))
+def score_options(scoring: Scoring) -> ScoreOptions:
+    return ScoreOptions(floor=Decimal(scoring.floor))
 
 
 def check_file(path: Path, options: ScoreOptions, limits: Limits | None = None) -> FileOutcome:
@@ -134,11 +134,11 @@ def write_group(
     folder.mkdir(parents=True, exist_ok=True)
     workbook = write_atomic(
         folder / report_filename(group),
-        lambda tmp: write_report(group, tmp, settings, generated_at, trend) and None,
+        lambda tmp: write_report(group, tmp, settings.style, generated_at, trend) and None,
     )
     data = group_dict(group, generated_at)
     results = write_atomic(folder / "results.json", lambda tmp: write_results(tmp, data))
-    html = write_report_html(workbook, data, settings)
+    html = write_report_html(workbook, data, settings.style, settings.mail)
     return GroupOutput(group=group, folder=folder, workbook=workbook, results=results, html=html)
 
 
@@ -161,8 +161,8 @@ def check_files(
     require_defused_xml()
     if settings.jobs < 0:
         raise ConfigError(f"setting jobs: {settings.jobs} is not 0 (one per CPU) or a number of processes")
-    options = score_options(settings)
-    prechecks = Limits.from_settings(settings)
+    options = score_options(settings.scoring)
+    prechecks = Limits.from_settings(settings.limits)
     if settings.scheduler:
         outcomes = parallel.check_on_cluster(files, options, settings.scheduler, prechecks=prechecks)
     else:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import secrets
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -70,27 +72,34 @@ def division_json(score: DivisionScore) -> str:
     return exact_dumps(division_dict(score))
 
 
-def _decimal_text(value: Decimal) -> str:
-    if not value.is_finite():
-        raise ValueError(f"{value} is not a number JSON can hold")
-    return str(value)  # JSON's number grammar takes every finite Decimal's text (4.5500, 1E+3)
+_NONCE = secrets.token_hex(8)
+"""Part of the stand-in text each Decimal is encoded as: unknown outside this process, so no text a
+division typed can pass for one (nor can it hold the NUL that opens one: XML has no such character)."""
+_STAND_IN = re.compile(r'"\\u0000' + _NONCE + r'([^"\\]*)\\u0000"')
+
+
+def _stand_ins(value: object) -> object:
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{value} is not a number JSON can hold")
+        return f"\x00{_NONCE}{value}\x00"
+    if isinstance(value, dict):
+        return {k: _stand_ins(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_stand_ins(v) for v in value]
+    return value
 
 
 def exact_dumps(value: object) -> str:
     """JSON text like ``json.dumps(value, ensure_ascii=False)``, with each ``Decimal`` written as a
-    number with exactly its digits.
+    number with exactly its digits (JSON's number grammar takes every finite Decimal's text: ``4.5500``,
+    ``1E+3``).
 
     The json module writes only floats as numbers, and a float drops trailing zeros (4.5500 becomes
-    4.55) and digits past the 17th; the strings, the bulk of the text, still go through its C encoder.
+    4.55) and digits past the 17th. So each Decimal goes through the json module's C encoder as a
+    stand-in string, which is then replaced by the Decimal's digits.
     """
-    if isinstance(value, Decimal):
-        return _decimal_text(value)
-    if isinstance(value, dict):
-        items = (f"{json.dumps(str(k), ensure_ascii=False)}: {exact_dumps(v)}" for k, v in value.items())
-        return "{" + ", ".join(items) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(exact_dumps(v) for v in value) + "]"
-    return json.dumps(value, ensure_ascii=False)
+    return _STAND_IN.sub(r"\1", json.dumps(_stand_ins(value), ensure_ascii=False))
 
 
 def _errors(outcome: FileOutcome) -> list[dict[str, str]]:
@@ -115,9 +124,9 @@ def results_chunks(data: dict[str, Any]) -> Iterator[str]:
     """``results.json`` as pieces of text: the top level indented, each division (or rejected file)
     on one line.
 
-    Readable in an editor and diffable line by line, and written by the json module's C encoder,
-    which it only uses without ``indent`` (a fully indented file is many times slower to write). In
-    pieces, so that the text of thousands of divisions is never held whole.
+    Readable in an editor and diffable line by line, and written by the json module's C encoder
+    (``exact_dumps``), which it only uses without ``indent`` (a fully indented file is many times
+    slower to write). In pieces, so that the text of thousands of divisions is never held whole.
     """
 
     dumps = exact_dumps

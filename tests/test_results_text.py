@@ -140,3 +140,38 @@ def test_the_ledger_stores_each_division_as_results_json_shows_it(tmp_path: Path
     stored = {row.file_name: json.loads(row.scores) for row in rows(settings) if row.status == "accepted"}
     shown = {d["source_file"]: d for d in results(settings.out)["divisions"]}
     assert len(shown) == 7 and stored == shown
+
+
+exact_scalars = (
+    st.none() | st.integers() | st.text() | st.decimals(allow_nan=False, allow_infinity=False, places=None)
+)
+exact_values = st.recursive(
+    exact_scalars, lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner), max_leaves=20
+)
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal, and each Decimal with the same digits (``4.5500`` is not ``4.55``)."""
+    if isinstance(a, Decimal):
+        if isinstance(b, int):  # no point, no exponent (5, -0): JSON reads an integer, of equal value
+            return a == b and "." not in str(a) and "E" not in str(a)
+        return isinstance(b, Decimal) and str(a) == str(b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(map(_same, a, b))
+    return a == b and type(a) is type(b)
+
+
+@given(st.dictionaries(st.text(), exact_values))
+def test_decimals_are_written_with_their_own_digits(data: dict) -> None:
+    """Text that looks like the encoder's stand-ins (a NUL, digits) stays text."""
+    data = {
+        **data,
+        "nul": "\x00 4.5 \x00",
+        "total": Decimal("4.5500"),
+        "big": Decimal("12345678901234567890.123"),
+    }
+    text = results_text(data)
+    assert '"total": 4.5500' in text and '"big": 12345678901234567890.123' in text
+    assert _same(data, json.loads(text, parse_float=Decimal))

@@ -170,7 +170,7 @@ class RoundWriter:
         self.reread += [row.id for row in reread]
         if not reread:
             return {row.id: found[row.id] for row in rows}
-        rules = rules_stamp(score_options(self.settings))
+        rules = rules_stamp(score_options(self.settings.scoring))
         with staged(self.stage, reread) as links:
             crash_point("staged")
             for outcome in check_files(list(links), self.settings, for_report=True):
@@ -187,7 +187,7 @@ class RoundWriter:
 
     def _recorded(self, rows: list[SubmissionRow]) -> dict[int, FileOutcome]:
         """The rows whose stored record the current rules made, from that record."""
-        rules = rules_stamp(score_options(self.settings))
+        rules = rules_stamp(score_options(self.settings.scoring))
         by_id = {row.id: row for row in rows}
         found: dict[int, FileOutcome] = {}
         for row_id, (stamp, record) in self.ledger.records(by_id).items():

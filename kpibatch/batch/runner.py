@@ -459,7 +459,7 @@ class _Run:
             extra["fiscal_year"], extra["round"] = outcome.group
         extra["problems"] = json.dumps([p.to_dict() for p in outcome.problems], ensure_ascii=False)
         extra["record"] = outcome_record(outcome)
-        extra["rules"] = rules_stamp(score_options(self.settings))
+        extra["rules"] = rules_stamp(score_options(self.settings.scoring))
         location = free_destination(folder, now, claim.sha256, claim.path.name)
         status = "accepted" if score is not None else "rejected"
         return self._new_row(claim, status, location, **extra)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kpibatch.config import Settings
+from kpibatch.config import Mail, ReportStyle
 from kpibatch.deliver.render import render
 from kpibatch.deliver.summary import Summary, build_summary
 from kpibatch.fsutil import write_text_atomic
@@ -17,13 +17,11 @@ from kpibatch.fsutil import write_text_atomic
 REPORT_HTML = "report.html"
 
 
-def summarize(data: dict[str, Any], workbook: Path, settings: Settings) -> Summary:
-    return build_summary(
-        data, workbook, expected=settings.expected_divisions, thai_digits=settings.thai_digits
-    )
+def summarize(data: dict[str, Any], workbook: Path, style: ReportStyle) -> Summary:
+    return build_summary(data, workbook, expected=style.expected_divisions, thai_digits=style.thai_digits)
 
 
-def write_report_html(workbook: Path, data: dict[str, Any], settings: Settings) -> Path:
+def write_report_html(workbook: Path, data: dict[str, Any], style: ReportStyle, mail: Mail) -> Path:
     """Write ``report.html`` beside ``workbook`` from the group's results (``results.json`` data)."""
-    html = render(summarize(data, workbook, settings), settings).html
+    html = render(summarize(data, workbook, style), mail).html
     return write_text_atomic(workbook.parent / REPORT_HTML, html)
