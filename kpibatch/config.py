@@ -3,6 +3,13 @@ environment variables, then command-line options (each later source wins).
 
 Every key of ``Settings`` can be set in all three places: ``floor = 1`` in the TOML file,
 ``KPIBATCH_FLOOR=1`` in the environment, ``--floor 1`` on the command line.
+
+``Settings`` is composed of small typed parts, one per concern, and each stage is handed only its
+part: ``scoring`` (the scorer), ``style`` (the workbook and the summary), ``limits`` (the checks before
+a workbook is parsed), ``workers``, ``paths``, ``batch`` (the drop folder), ``mail`` and ``smtp``. The
+keys stay the flat names they always had (``smtp_host``, ``KPIBATCH_SMTP_HOST``, ``[smtp] host``), so
+configuration files, environment and options written for earlier versions keep working; each part's
+field names the key it comes from, and a test checks that every key belongs to exactly one part.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, TypeVar, get_type_hints
 
 from kpibatch.errors import ConfigError
 
@@ -23,6 +30,138 @@ SECRET_KEYS = frozenset({"smtp_password"})
 SECRET_SUFFIXES = ("password", "secret", "token")
 """Any setting whose name ends like this is masked too, so a secret added later is never printed."""
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_Part = TypeVar("_Part")
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """What changes scores."""
+
+    floor: int = field(metadata={"setting": "floor"})
+
+
+@dataclass(frozen=True)
+class ReportStyle:
+    """How the workbook and the summary (mail, report.html) present a round."""
+
+    font_name: str = field(metadata={"setting": "font_name"})
+    font_size: int = field(metadata={"setting": "font_size"})
+    thai_digits: bool = field(metadata={"setting": "thai_digits"})
+    expected_divisions: tuple[str, ...] = field(metadata={"setting": "expected_divisions"})
+
+
+@dataclass(frozen=True)
+class InputLimits:
+    """What a workbook may be before it is parsed, and what reading one may take."""
+
+    max_file_mb: int = field(metadata={"setting": "max_file_mb"})
+    max_zip_members: int = field(metadata={"setting": "max_zip_members"})
+    max_unzipped_mb: int = field(metadata={"setting": "max_unzipped_mb"})
+    max_zip_ratio: int = field(metadata={"setting": "max_zip_ratio"})
+    max_sheet_rows: int = field(metadata={"setting": "max_sheet_rows"})
+    max_sheet_columns: int = field(metadata={"setting": "max_sheet_columns"})
+    worker_memory_mb: int = field(metadata={"setting": "worker_memory_mb"})
+    file_timeout_s: float = field(metadata={"setting": "file_timeout_s"})
+
+
+@dataclass(frozen=True)
+class Workers:
+    """Where workbooks are read and scored."""
+
+    jobs: int = field(metadata={"setting": "jobs"})
+    scheduler: str | None = field(metadata={"setting": "scheduler"})
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Folders and files; the ones left unset live inside ``out`` (``kpibatch.batch.paths``)."""
+
+    inbox: Path = field(metadata={"setting": "inbox"})
+    out: Path = field(metadata={"setting": "out"})
+    ledger: Path | None = field(metadata={"setting": "ledger"})
+    archive: Path | None = field(metadata={"setting": "archive"})
+    rejected: Path | None = field(metadata={"setting": "rejected"})
+    lock_file: Path | None = field(metadata={"setting": "lock_file"})
+    log_dir: Path | None = field(metadata={"setting": "log_dir"})
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.ledger if self.ledger is not None else self.out / "ledger.sqlite3"
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """How the drop folder is run."""
+
+    keep_inbox: bool = field(metadata={"setting": "keep_inbox"})
+    stability_delay: float = field(metadata={"setting": "stability_delay"})
+    watch_interval: float = field(metadata={"setting": "watch_interval"})
+    log_level: str = field(metadata={"setting": "log_level"})
+
+
+@dataclass(frozen=True)
+class Mail:
+    """Whether, to whom and in which language the report is mailed."""
+
+    enabled: bool = field(metadata={"setting": "email_enabled"})
+    sender: str = field(metadata={"setting": "mail_from"})
+    to: tuple[str, ...] = field(metadata={"setting": "mail_to"})
+    cc: tuple[str, ...] = field(metadata={"setting": "mail_cc"})
+    bcc: tuple[str, ...] = field(metadata={"setting": "mail_bcc"})
+    language: str = field(metadata={"setting": "mail_language"})
+    templates: Path | None = field(metadata={"setting": "mail_templates"})
+    deadline_s: float = field(metadata={"setting": "mail_deadline_s"})
+
+
+@dataclass(frozen=True)
+class Smtp:
+    """The mail server and how to talk to it."""
+
+    host: str = field(metadata={"setting": "smtp_host"})
+    port: int = field(metadata={"setting": "smtp_port"})
+    security: str = field(metadata={"setting": "smtp_security"})
+    user: str = field(metadata={"setting": "smtp_user"})
+    password: str = field(repr=False, metadata={"setting": "smtp_password"})
+    cafile: Path | None = field(metadata={"setting": "smtp_cafile"})
+    connect_timeout: float = field(metadata={"setting": "smtp_connect_timeout"})
+    timeout: float = field(metadata={"setting": "smtp_timeout"})
+    data_timeout: float = field(metadata={"setting": "smtp_data_timeout"})
+    retries: int = field(metadata={"setting": "smtp_retries"})
+    backoff: float = field(metadata={"setting": "smtp_backoff"})
+    allow_plaintext_login: bool = field(metadata={"setting": "allow_plaintext_login"})
+
+
+@dataclass(frozen=True)
+class Divisions:
+    """Who is expected to submit, under which names, and by when (issue 16)."""
+
+    registry: Path | None = field(metadata={"setting": "divisions_registry"})
+    strict: bool = field(metadata={"setting": "strict_divisions"})
+    deadlines: dict[str, Any] = field(metadata={"setting": "deadlines"})
+
+
+@dataclass(frozen=True)
+class Printing:
+    """The printed PDF beside the workbook (LibreOffice headless)."""
+
+    pdf: bool = field(metadata={"setting": "pdf"})
+    timeout_s: float = field(metadata={"setting": "pdf_timeout_s"})
+
+
+PARTS: dict[str, type] = {
+    "scoring": Scoring,
+    "style": ReportStyle,
+    "limits": InputLimits,
+    "workers": Workers,
+    "paths": Paths,
+    "batch": BatchOptions,
+    "mail": Mail,
+    "smtp": Smtp,
+    "divisions": Divisions,
+    "printing": Printing,
+}
+"""``Settings``' parts by the name of the property that gives each; each field's ``setting`` metadata
+names the key (TOML, ``KPIBATCH_*``, option) it holds."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +225,51 @@ class Settings:
 
     @property
     def ledger_path(self) -> Path:
-        return self.ledger if self.ledger is not None else self.out / "ledger.sqlite3"
+        return self.paths.ledger_path
+
+    def part(self, kind: type[_Part]) -> _Part:
+        """The part ``kind`` (one of ``PARTS``) with this configuration's values."""
+        return kind(**{f.name: getattr(self, f.metadata["setting"]) for f in fields(kind)})  # type: ignore[arg-type]
+
+    @property
+    def scoring(self) -> Scoring:
+        return self.part(Scoring)
+
+    @property
+    def style(self) -> ReportStyle:
+        return self.part(ReportStyle)
+
+    @property
+    def limits(self) -> InputLimits:
+        return self.part(InputLimits)
+
+    @property
+    def workers(self) -> Workers:
+        return self.part(Workers)
+
+    @property
+    def paths(self) -> Paths:
+        return self.part(Paths)
+
+    @property
+    def batch(self) -> BatchOptions:
+        return self.part(BatchOptions)
+
+    @property
+    def mail(self) -> Mail:
+        return self.part(Mail)
+
+    @property
+    def smtp(self) -> Smtp:
+        return self.part(Smtp)
+
+    @property
+    def divisions(self) -> Divisions:
+        return self.part(Divisions)
+
+    @property
+    def printing(self) -> Printing:
+        return self.part(Printing)
 
     # Limits checked before a workbook is parsed (kpibatch/read/precheck.py). A KPI workbook is a few
     # hundred kilobytes with a few hundred rows; these leave a wide margin and still keep a hostile

@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from kpibatch import parallel
 from kpibatch.check import check_file
-from kpibatch.config import Settings
+from kpibatch.config import Scoring, Settings
 from kpibatch.consolidate import Group, consolidate
 from kpibatch.deadlines import write_group_standings
 from kpibatch.deliver.report import write_report_html
@@ -43,8 +43,8 @@ G = TypeVar("G")
 """What ``orchestrate`` writes one output for: a ``Group``, or the batch's (fiscal year, round)."""
 
 
-def score_options(settings: Settings) -> ScoreOptions:
-    return ScoreOptions(floor=Decimal(settings.floor))
+def score_options(scoring: Scoring) -> ScoreOptions:
+    return ScoreOptions(floor=Decimal(scoring.floor))
 
 
 @dataclass
@@ -96,7 +96,7 @@ def write_group(
     folder.mkdir(parents=True, exist_ok=True)
 
     def workbook_into(tmp: Path) -> None:
-        write_report(group, tmp, settings, generated_at, trend)
+        write_report(group, tmp, settings.style, generated_at, trend)
         if checkpoint is not None:
             checkpoint("writing")
 
@@ -129,8 +129,8 @@ def check_files(
     require_defused_xml()
     if settings.jobs < 0:
         raise ConfigError(f"setting jobs: {settings.jobs} is not 0 (one per CPU) or a number of processes")
-    options = score_options(settings)
-    prechecks = Limits.from_settings(settings)
+    options = score_options(settings.scoring)
+    prechecks = Limits.from_settings(settings.limits)
     if settings.scheduler:
         outcomes = parallel.check_on_cluster(files, options, settings.scheduler, prechecks=prechecks)
     else:

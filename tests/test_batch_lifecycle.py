@@ -232,7 +232,13 @@ def test_long_thai_file_name_is_shortened_to_fit_the_file_system(tmp_path: Path)
     assert filed.row.file_name == name
 
 
-def test_a_report_is_rebuilt_from_the_archive_and_refuses_a_tampered_file(tmp_path: Path) -> None:
+def test_a_report_is_written_from_the_records_and_refuses_a_tampered_file_it_reads_again(
+    tmp_path: Path,
+) -> None:
+    """The stored records make the report; an archived file is read (and its bytes checked) only when
+    the scoring rules changed since it was recorded."""
+    import sqlite3
+
     settings = settings_for(tmp_path)
     division_book(settings.inbox / "a.xlsx", "กองเอ", 3.0)
     run_inbox(settings)
@@ -241,13 +247,19 @@ def test_a_report_is_rebuilt_from_the_archive_and_refuses_a_tampered_file(tmp_pa
     division_book(Path(row.location), "กองเอ", 5.0)  # someone edits the archived file
 
     division_book(settings.inbox / "b.xlsx", "กองบี", 4.0)
+    assert run_inbox(settings).outputs  # the record stands for the file: the edit is not read
+    assert division_totals(settings.out) == {"กองเอ": 3.0, "กองบี": 4.0}
+
+    with sqlite3.connect(BatchPaths.of(settings).ledger) as db:  # rules changed since a.xlsx was recorded
+        db.execute("UPDATE submissions SET rules = 'older rules' WHERE id = ?", (row.id,))
+    division_book(settings.inbox / "c.xlsx", "กองซี", 2.0)
     code, _ = cli("run", "--inbox", settings.inbox, "--out", settings.out, "--stability-delay", "0")
 
     assert code == 1
-    assert division_totals(settings.out) == {"กองเอ": 3.0}  # the last good report stands
+    assert division_totals(settings.out) == {"กองเอ": 3.0, "กองบี": 4.0}  # the last good report stands
     shutil.copy2(tmp_path / "saved.xlsx", Path(row.location))
     assert run_inbox(settings).outputs  # restored: the round written at last was still due
-    assert division_totals(settings.out) == {"กองเอ": 3.0, "กองบี": 4.0}
+    assert division_totals(settings.out) == {"กองเอ": 3.0, "กองบี": 4.0, "กองซี": 2.0}
 
 
 def test_a_run_sweeps_temporary_files_a_killed_run_left(tmp_path: Path) -> None:
@@ -306,7 +318,8 @@ def test_rows_read_for_a_report_leave_out_the_json_record(tmp_path: Path) -> Non
         assert full.scores is not None and full.problem_dicts == []
         [lean] = ledger.current(2563, 12)
         assert lean.id == full.id and lean.scores is None and lean.problems is None
-        assert lean == type(full)(**{**vars_of(full), "scores": None, "problems": None})
+        assert full.record is not None and lean.record is None
+        assert lean == type(full)(**{**vars_of(full), "scores": None, "problems": None, "record": None})
         with pytest.raises(ValueError, match="without its problems"):
             _ = lean.problem_dicts
 

@@ -105,9 +105,9 @@ def test_a_broken_user_template_is_a_configuration_error(tmp_path: Path) -> None
     (tmp_path / "th").mkdir()
     (tmp_path / "th" / "body.html.j2").write_text("{% for %}", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"th/body\.html\.j2"):
-        check_templates(Settings(mail_templates=tmp_path))
+        check_templates(Settings(mail_templates=tmp_path).mail)
     with pytest.raises(ConfigError, match="mail_language"):
-        check_templates(Settings(mail_language="fr"))
+        check_templates(Settings(mail_language="fr").mail)
 
 
 def test_division_names_cannot_add_headers_and_are_escaped_in_html(tmp_path: Path) -> None:

@@ -162,7 +162,7 @@ def test_only_the_sheets_that_are_read_are_scanned(tmp_path: Path) -> None:
 def test_limits_come_from_the_settings(tmp_path: Path) -> None:
     path = put(tmp_path, "ok.xlsx", SOURCE)
     settings = Settings(max_sheet_rows=10, max_sheet_columns=5, max_zip_members=5, max_file_mb=1)
-    limits = Limits.from_settings(settings)
+    limits = Limits.from_settings(settings.limits)
     assert limits.max_rows == 10 and limits.max_file_bytes == 1024 * 1024
     assert codes(path, limits) == ["zip-too-many-members"]
     assert codes(path, dataclasses.replace(limits, max_members=1000)) == ["sheet-dimension-too-large"]

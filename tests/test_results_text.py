@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 from conftest import EXAMPLES, GOLDEN
@@ -38,7 +39,7 @@ def test_the_examples_one_division_per_line() -> None:
     [group] = consolidate(list(check_files(sorted(EXAMPLES.glob("*.xlsx")), Settings())))
     data = group_dict(group, dt.datetime(2020, 10, 15))
     text = results_text(data)
-    assert json.loads(text) == json.loads(json.dumps(data))
+    assert json.loads(text, parse_float=Decimal) == data
     lines = text.splitlines()
     assert lines[0] == "{" and lines[-1] == "}" and text.endswith("}\n")
     division_lines = [line for line in lines if line.startswith('    {"division": ')]
@@ -111,7 +112,9 @@ def test_results_json_is_the_text_the_workers_encoded_before(tmp_path: Path) -> 
     keys added since on purpose (each KPI's ``verified_result`` and ``scored``; the examples' bytes,
     hence ``sha256``, when they were rebuilt from the template): the shipped examples plus a division
     with markup-like names and warnings, a deep one and a rejected file. The file was regenerated
-    after checking that, with those keys left out, it equals 306ab89's output value for value."""
+    after checking that, with those keys left out, it equals 306ab89's output value for value; and
+    again when numbers became the scorer's Decimal digits (``4.5500``, was the float's ``4.55``), after
+    checking that it reads back value for value equal to the file of floats."""
     files = [*sorted(EXAMPLES.glob("*.xlsx")), *sorted((GOLDEN / "inbox").glob("*.xlsx"))]
     when = dt.datetime(2020, 10, 15, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=7)))
     report = run_batch(files, tmp_path / "out", Settings(), now=lambda: when)
@@ -137,3 +140,38 @@ def test_the_ledger_stores_each_division_as_results_json_shows_it(tmp_path: Path
     stored = {row.file_name: json.loads(row.scores) for row in rows(settings) if row.status == "accepted"}
     shown = {d["source_file"]: d for d in results(settings.out)["divisions"]}
     assert len(shown) == 7 and stored == shown
+
+
+exact_scalars = (
+    st.none() | st.integers() | st.text() | st.decimals(allow_nan=False, allow_infinity=False, places=None)
+)
+exact_values = st.recursive(
+    exact_scalars, lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner), max_leaves=20
+)
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal, and each Decimal with the same digits (``4.5500`` is not ``4.55``)."""
+    if isinstance(a, Decimal):
+        if isinstance(b, int):  # no point, no exponent (5, -0): JSON reads an integer, of equal value
+            return a == b and "." not in str(a) and "E" not in str(a)
+        return isinstance(b, Decimal) and str(a) == str(b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(map(_same, a, b))
+    return a == b and type(a) is type(b)
+
+
+@given(st.dictionaries(st.text(), exact_values))
+def test_decimals_are_written_with_their_own_digits(data: dict) -> None:
+    """Text that looks like the encoder's stand-ins (a NUL, digits) stays text."""
+    data = {
+        **data,
+        "nul": "\x00 4.5 \x00",
+        "total": Decimal("4.5500"),
+        "big": Decimal("12345678901234567890.123"),
+    }
+    text = results_text(data)
+    assert '"total": 4.5500' in text and '"big": 12345678901234567890.123' in text
+    assert _same(data, json.loads(text, parse_float=Decimal))

@@ -65,9 +65,9 @@ def test_zipped_from_memory_or_through_files_the_workbook_is_the_same(
     import kpibatch.write
 
     [group] = consolidate(list(check_files(sorted(EXAMPLES.glob("*.xlsx")), Settings(), for_report=True)))
-    a = write_report(group, tmp_path / "memory.xlsx", Settings(), NOW)
+    a = write_report(group, tmp_path / "memory.xlsx", Settings().style, NOW)
     monkeypatch.setattr(kpibatch.write, "IN_MEMORY_SHEETS", 0)
-    b = write_report(group, tmp_path / "files.xlsx", Settings(), NOW)
+    b = write_report(group, tmp_path / "files.xlsx", Settings().style, NOW)
 
     def members(path: Path) -> dict[str, bytes]:
         with zipfile.ZipFile(path) as z:

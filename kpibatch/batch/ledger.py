@@ -8,11 +8,13 @@ What it stores and why:
   run finishes that move (``kpibatch.batch.runner``). A row keeps the SHA-256 (duplicates are found
   by it), division, fiscal year, round, status, every problem found, and the parsed scores as JSON
   (the ``results.json`` form of the division, for history and for the trend sheet).
-* The report of a round is rebuilt by every run from each division's latest accepted submission:
-  the ledger says which rows those are and where their files are archived, and the run re-reads the
-  archived files, verifying their SHA-256. The archived workbook, not a copy of its numbers, stays the
-  source of truth, so a report is always what the current program makes of the files received
-  (the stored scores are a record, not an input).
+* Each accepted row also keeps ``record``, the scored division as the report shows it
+  (``results.division_record``: exact Decimals, warnings with their kind), and ``rules``, the scoring
+  rules and options that made it (``score.rules_stamp``). The report of a round is written by every run
+  from each division's latest accepted submission: from its stored record when the record was made by
+  the current rules, otherwise (a row from before records were kept, rules changed since, a record that
+  cannot be read back) from the archived workbook, read again and its SHA-256 verified. So a report is
+  always what the current program makes of the files received, and a run reads only what changed.
 * ``runs``: start, end, counts, outputs and exit code of every run; a row without an end is a run
   that was killed.
 * ``reports``: the newest submission each round's report was written from, so a round whose report
@@ -37,6 +39,9 @@ from kpibatch.errors import LedgerError
 from kpibatch.text import division_key
 
 SCHEMA_VERSION = 1
+ADDED_COLUMNS = {"record": "TEXT", "rules": "TEXT"}
+"""Columns of ``submissions`` added after schema 1, added to an older ledger when it is opened (its rows
+have none: their reports are written from the archived files, as before)."""
 DIVISION_KEY_VERSION = 2
 """Version of ``text.division_key`` the rows' ``division_key`` was computed with (1: ``normalize_label``)."""
 BUSY_TIMEOUT_MS = 15_000
@@ -86,7 +91,9 @@ CREATE TABLE IF NOT EXISTS submissions (
     duplicate_of INTEGER REFERENCES submissions(id),
     superseded_by INTEGER REFERENCES submissions(id),
     problems TEXT NOT NULL DEFAULT '[]',
-    scores TEXT
+    scores TEXT,
+    record TEXT,
+    rules TEXT
 );
 CREATE INDEX IF NOT EXISTS submissions_sha256 ON submissions (sha256);
 CREATE INDEX IF NOT EXISTS submissions_round ON submissions (fiscal_year, round, status);
@@ -138,6 +145,10 @@ class NewSubmission:
     """JSON list of every problem found; None in a row read without it (``Ledger._select``)."""
     scores: str | None = None
     filed_at: str | None = None
+    record: str | None = None
+    """The scored division as the report shows it (``results.division_record``); None when not kept."""
+    rules: str | None = None
+    """``score.rules_stamp`` of the rules that made ``record``."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -192,7 +203,7 @@ class ReportRow:
 
 
 _SUBMISSION_COLUMNS = ", ".join(f.name for f in fields(SubmissionRow))
-_RECORD_COLUMNS = ("scores", "problems")
+_RECORD_COLUMNS = ("scores", "problems", "record")
 _LEAN_COLUMNS = ", ".join(f.name for f in fields(SubmissionRow) if f.name not in _RECORD_COLUMNS)
 """Every column but the stored scores and problems: the JSON record of each file (some 15 kB a
 division), which nothing reads back when a report is written, and which would otherwise sit in
@@ -243,6 +254,10 @@ class Ledger:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     db.execute(statement)
+            have = {r["name"] for r in db.execute("PRAGMA table_info(submissions)")}
+            for column, kind in ADDED_COLUMNS.items():
+                if column not in have:
+                    db.execute(f"ALTER TABLE submissions ADD COLUMN {column} {kind}")
             found = db.execute("SELECT value FROM ledger_meta WHERE key = 'schema_version'").fetchone()
             if found is None:
                 db.execute(
@@ -407,6 +422,25 @@ class Ledger:
             db.execute("UPDATE submissions SET status = 'missing' WHERE id = ?", (submission_id,))
             db.execute(
                 "UPDATE submissions SET superseded_by = NULL WHERE superseded_by = ?", (submission_id,)
+            )
+
+    def records(self, ids: Iterable[int]) -> dict[int, tuple[str | None, str | None]]:
+        """``(rules, record)`` of each of the rows ``ids``, read one row at a time (a record is some
+        15 kB a division)."""
+        found: dict[int, tuple[str | None, str | None]] = {}
+        for submission_id in ids:
+            row = self._db.execute(
+                "SELECT rules, record FROM submissions WHERE id = ?", (submission_id,)
+            ).fetchone()
+            if row is not None:
+                found[submission_id] = (row["rules"], row["record"])
+        return found
+
+    def store_record(self, submission_id: int, rules: str, record: str) -> None:
+        """Keep a record made again by the current rules, so that the next report need not read the file."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE submissions SET rules = ?, record = ? WHERE id = ?", (rules, record, submission_id)
             )
 
     def original_of(self, sha256: str) -> SubmissionRow | None:

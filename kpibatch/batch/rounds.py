@@ -1,10 +1,13 @@
-"""A round's report from the ledger: every division's latest accepted submission, re-read from the archive.
+"""A round's report from the ledger: every division's latest accepted submission.
 
 Each run writes the report of every round that received something (or whose last report a killed run
-did not finish). The ledger names the files; the archived files themselves are read again, under
-their original names (hard links in a scratch folder, so the report and ``results.json`` name
-``05_finance.xlsx``, not its archive name), and their SHA-256 must still match the ledger. Files the
-run has just read from the inbox are not read a second time.
+did not finish). Each division comes from the record the ledger stored when its file was accepted
+(``results.division_record``), when the scoring rules and options that made it are the current ones
+(``score.rules_stamp``). Only a division whose record is older than the rules, missing or unreadable is
+read again from its archived file, under its original name (hard links in a scratch folder, so the
+report and ``results.json`` name ``05_finance.xlsx``, not its archive name), its SHA-256 checked against
+the ledger; its record is then stored again under the current rules. Files the run has just read from
+the inbox are not read a second time.
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ from kpibatch.config import Settings
 from kpibatch.consolidate import FileOutcome, Group, consolidate, recorded_results, warn_blanked_results
 from kpibatch.errors import ArchiveDamaged
 from kpibatch.model import SourceFile, Trend, TrendRow
-from kpibatch.pipeline import GroupOutput, check_files, write_group
+from kpibatch.pipeline import GroupOutput, check_files, score_options, write_group
+from kpibatch.results import RecordUnreadable, outcome_record, record_outcome
+from kpibatch.score import rules_stamp
 from kpibatch.text import division_key
 
 
@@ -81,6 +86,8 @@ class RoundWriter:
         self.now = now
         self.refused = refused or []
         """Inbox entries this run could not read or name, listed in every report it writes."""
+        self.reread: list[int] = []
+        """Submissions whose archived file this writer read again (no current record of them)."""
 
     def rounds_due(self) -> list[tuple[int, int]]:
         """Stale rounds, and later rounds of the same year whose trend sheet shows a stale one."""
@@ -150,9 +157,12 @@ class RoundWriter:
 
     def _outcomes(self, rows: list[SubmissionRow]) -> dict[int, FileOutcome]:
         found = {row.id: self.fresh[row.id] for row in rows if row.id in self.fresh}
-        reread = [row for row in rows if row.id not in self.fresh]
+        found.update(self._recorded([row for row in rows if row.id not in found]))
+        reread = [row for row in rows if row.id not in found]
+        self.reread += [row.id for row in reread]
         if not reread:
-            return found
+            return {row.id: found[row.id] for row in rows}
+        rules = rules_stamp(score_options(self.settings.scoring))
         with staged(self.stage, reread) as links:
             crash_point("staged")
             for outcome in check_files(list(links), self.settings, for_report=True):
@@ -163,8 +173,24 @@ class RoundWriter:
                     same = has_bytes(outcome.path, row.sha256)
                 if not same:
                     raise ArchiveDamaged(row)
+                self.ledger.store_record(row.id, rules, outcome_record(outcome))
                 found[row.id] = outcome
         return {row.id: found[row.id] for row in rows}
+
+    def _recorded(self, rows: list[SubmissionRow]) -> dict[int, FileOutcome]:
+        """The rows whose stored record the current rules made, from that record."""
+        rules = rules_stamp(score_options(self.settings.scoring))
+        by_id = {row.id: row for row in rows}
+        found: dict[int, FileOutcome] = {}
+        for row_id, (stamp, record) in self.ledger.records(by_id).items():
+            if stamp != rules or record is None:
+                continue
+            row = by_id[row_id]
+            try:
+                found[row_id] = record_outcome(record, Path(row.location).with_name(row.file_name))
+            except RecordUnreadable as exc:
+                log.warning("record of #%s (%s) unreadable, reading its file: %s", row_id, row.file_name, exc)
+        return found
 
     def trend(self, group: Group) -> Trend | None:
         rows = [r for r in self.ledger.year_current(group.fiscal_year) if r.round is not None]

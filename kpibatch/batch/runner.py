@@ -63,9 +63,10 @@ from kpibatch.config import Settings
 from kpibatch.errors import ExitCode
 from kpibatch.fsutil import sweep_temp_files, temp_names_of_run
 from kpibatch.model import FileOutcome
-from kpibatch.pipeline import GroupOutput, orchestrate
+from kpibatch.pipeline import GroupOutput, orchestrate, score_options
 from kpibatch.problems import FileNotPermitted
-from kpibatch.results import division_json
+from kpibatch.results import division_json, outcome_record
+from kpibatch.score import rules_stamp
 from kpibatch.text import counted, division_key
 
 
@@ -486,6 +487,8 @@ class _Run:
         if outcome.group is not None:
             extra["fiscal_year"], extra["round"] = outcome.group
         extra["problems"] = json.dumps([p.to_dict() for p in outcome.problems], ensure_ascii=False)
+        extra["record"] = outcome_record(outcome)
+        extra["rules"] = rules_stamp(score_options(self.settings.scoring))
         location = free_destination(folder, now, claim.sha256, claim.path.name)
         status = "accepted" if score is not None else "rejected"
         return self._new_row(claim, status, location, **extra)

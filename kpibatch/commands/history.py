@@ -74,6 +74,7 @@ def handle(args: argparse.Namespace, out: TextIO) -> int:
 
 def _submission_json(row: SubmissionRow) -> dict[str, Any]:
     data = asdict(row)
+    del data["record"]  # the report's internal copy of ``scores``
     data["problems"] = row.problem_dicts
     data["scores"] = json.loads(row.scores) if row.scores else None
     return data

@@ -107,7 +107,8 @@ def report_message_id(results: dict[str, Any], env: Envelope) -> str:
     sent again after a lost reply, a retry, ``kpibatch send --resend`` or a rerun that wrote the same
     report: a digest of its ``results.json`` without the time it was generated."""
     content = {key: value for key, value in results.items() if key != "generated_at"}
-    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    # default=float: the numbers ``load_results`` reads as Decimals digest as before they were
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=float)
     digest = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()[:40]
     domain = env.sender.domain if env.sender is not None else ""
     if not domain or not domain.isascii():

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import jinja2
 
-from kpibatch.config import ConfigError, Settings
+from kpibatch.config import ConfigError, Mail
 from kpibatch.deliver.summary import Summary
 
 LANGUAGES = ("th", "en")
@@ -32,12 +32,12 @@ def _autoescape(name: str | None) -> bool:
     return name is not None and name.endswith(".html.j2")
 
 
-def environment(settings: Settings) -> jinja2.Environment:
+def environment(mail: Mail) -> jinja2.Environment:
     loaders: list[jinja2.BaseLoader] = []
-    if settings.mail_templates is not None:
-        if not settings.mail_templates.is_dir():
-            raise ConfigError(f"mail_templates: folder not found: {settings.mail_templates}")
-        loaders.append(jinja2.FileSystemLoader(str(settings.mail_templates)))
+    if mail.templates is not None:
+        if not mail.templates.is_dir():
+            raise ConfigError(f"mail_templates: folder not found: {mail.templates}")
+        loaders.append(jinja2.FileSystemLoader(str(mail.templates)))
     loaders.append(jinja2.PackageLoader("kpibatch.deliver", "templates"))
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
@@ -51,17 +51,17 @@ def environment(settings: Settings) -> jinja2.Environment:
     return env
 
 
-def language(settings: Settings) -> str:
-    lang = settings.mail_language.strip().lower()
+def language(mail: Mail) -> str:
+    lang = mail.language.strip().lower()
     if lang not in LANGUAGES:
-        raise ConfigError(f"mail_language: {settings.mail_language!r} is not one of {', '.join(LANGUAGES)}")
+        raise ConfigError(f"mail_language: {mail.language!r} is not one of {', '.join(LANGUAGES)}")
     return lang
 
 
-def check_templates(settings: Settings) -> None:
+def check_templates(mail: Mail) -> None:
     """Load every template once, so a broken user template stops a run before it starts."""
-    env = environment(settings)
-    lang = language(settings)
+    env = environment(mail)
+    lang = language(mail)
     for name in TEMPLATE_NAMES:
         _template(env, f"{lang}/{name}")
 
@@ -78,9 +78,9 @@ def one_line(text: str) -> str:
     return _WHITESPACE.sub(" ", text).strip()
 
 
-def render(summary: Summary, settings: Settings) -> Rendered:
-    env = environment(settings)
-    lang = language(settings)
+def render(summary: Summary, mail: Mail) -> Rendered:
+    env = environment(mail)
+    lang = language(mail)
     context = {"s": summary, "lang": lang}
     parts = []
     for name in TEMPLATE_NAMES:

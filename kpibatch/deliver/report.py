@@ -10,7 +10,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from kpibatch.config import Settings
+from kpibatch.config import ReportStyle, Settings
 from kpibatch.deadlines import read_standings
 from kpibatch.deliver.render import render
 from kpibatch.deliver.summary import Summary, build_summary
@@ -20,13 +20,19 @@ from kpibatch.registry import expected_names
 REPORT_HTML = "report.html"
 
 
-def summarize(data: dict[str, Any], workbook: Path, settings: Settings) -> Summary:
-    expected = expected_names(settings, [d["division"] for d in data.get("divisions", [])])
-    summary = build_summary(data, workbook, expected=expected, thai_digits=settings.thai_digits)
+def expected_of(data: dict[str, Any], settings: Settings) -> tuple[str, ...]:
+    """The divisions expected in the group ``data`` (the registry's, else ``expected_divisions``)."""
+    return expected_names(settings, [d["division"] for d in data.get("divisions", [])])
+
+
+def summarize(
+    data: dict[str, Any], workbook: Path, style: ReportStyle, expected: tuple[str, ...] = ()
+) -> Summary:
+    summary = build_summary(data, workbook, expected=expected, thai_digits=style.thai_digits)
     return dataclasses.replace(summary, standings=read_standings(workbook.parent))
 
 
 def write_report_html(workbook: Path, data: dict[str, Any], settings: Settings) -> Path:
     """Write ``report.html`` beside ``workbook`` from the group's results (``results.json`` data)."""
-    html = render(summarize(data, workbook, settings), settings).html
+    html = render(summarize(data, workbook, settings.style, expected_of(data, settings)), settings.mail).html
     return write_text_atomic(workbook.parent / REPORT_HTML, html)

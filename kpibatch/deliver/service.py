@@ -20,7 +20,7 @@ from kpibatch.config import ConfigError, Settings
 from kpibatch.deliver import outbox as ob
 from kpibatch.deliver.message import Envelope, build_message, envelope, report_message_id
 from kpibatch.deliver.render import check_templates, render
-from kpibatch.deliver.report import summarize
+from kpibatch.deliver.report import expected_of, summarize
 from kpibatch.deliver.smtp import MailError, check_smtp_settings, send
 from kpibatch.deliver.summary import SummaryError, group_key, load_results
 from kpibatch.fsutil import write_atomic
@@ -70,7 +70,7 @@ def prepare(settings: Settings, *, email: bool, dry_run: bool) -> list[str]:
     A dry run makes every check a real send makes; it only does not connect. Raises ``ConfigError``;
     returns warnings to print (a login over an unencrypted connection).
     """
-    check_templates(settings)
+    check_templates(settings.mail)
     if email or dry_run:
         envelope(settings)
         return check_smtp_settings(settings)
@@ -79,8 +79,10 @@ def prepare(settings: Settings, *, email: bool, dry_run: bool) -> list[str]:
 
 def message_for(workbook: Path, settings: Settings, env: Envelope) -> EmailMessage:
     results = load_results(workbook)
-    summary = summarize(results, workbook, settings)
-    return build_message(render(summary, settings), workbook, env, message_id=report_message_id(results, env))
+    summary = summarize(results, workbook, settings.style, expected_of(results, settings))
+    return build_message(
+        render(summary, settings.mail), workbook, env, message_id=report_message_id(results, env)
+    )
 
 
 def eml_path(workbook: Path) -> Path:

@@ -82,7 +82,8 @@ def results_path(workbook: Path) -> Path:
 def load_results(workbook: Path) -> dict[str, Any]:
     path = results_path(workbook)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        # numbers as the Decimals results.json was written from (4.5500 stays 4.5500, not float 4.55)
+        return json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
     except FileNotFoundError as exc:
         raise SummaryError(f"no results.json beside {workbook}: is it a kpibatch workbook?") from exc
     except (OSError, ValueError) as exc:
@@ -107,12 +108,13 @@ def build_summary(
         return to_thai_digits(text) if thai_digits else text
 
     divisions = data.get("divisions", [])
-    totals = [None if d.get("total") is None else Decimal(str(d["total"])) for d in divisions]
+    totals = [_decimal(d.get("total")) for d in divisions]
     lines = []
     order: list[tuple[bool, int]] = []
+    # the ranks the workbook prints: the same function on the same exact totals
     for d, total, rank in zip(divisions, totals, competition_ranks(totals), strict=True):
         order.append((rank is None, rank or 0))
-        shown = total.quantize(Decimal("0.0001"), ROUND_HALF_UP) if total is not None else None
+        shown = _four_places(total) if total is not None else None
         bar = float(min(max(total / MAX_SCORE, Decimal(0)), Decimal(1)) * 100) if total is not None else 0.0
         lines.append(
             DivisionLine(
@@ -156,6 +158,23 @@ def build_summary(
         group_key=group_key(data),
         max_score=digits(str(MAX_SCORE)),
     )
+
+
+def _decimal(value: object) -> Decimal | None:
+    """A total of ``results.json`` as the scorer's Decimal (``load_results`` parses them so; a float
+    or an int comes from a results.json already parsed without that)."""
+    if value is None:
+        return None
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _four_places(total: Decimal) -> str:
+    """The total as the workbook prints it. The scorer's totals have four places already and are
+    shown as they are; only a total written with fewer digits (``4.55`` by an older kpibatch) gets
+    its zeros back, which changes no digit."""
+    if total.as_tuple().exponent == -4:
+        return str(total)
+    return str(total.quantize(Decimal("0.0001"), ROUND_HALF_UP))
 
 
 def _thai_time(iso: str) -> str:

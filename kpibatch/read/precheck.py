@@ -30,7 +30,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as safe_fromstring
 
 from kpibatch import contract
-from kpibatch.config import Settings
+from kpibatch.config import InputLimits, Settings
 from kpibatch.problems import (
     FileEmpty,
     FileTooLarge,
@@ -84,14 +84,14 @@ class Limits:
     max_columns: int = _DEFAULTS.max_sheet_columns
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Limits:
+    def from_settings(cls, limits: InputLimits) -> Limits:
         return cls(
-            max_file_bytes=settings.max_file_mb * MB,
-            max_members=settings.max_zip_members,
-            max_unzipped_bytes=settings.max_unzipped_mb * MB,
-            max_ratio=settings.max_zip_ratio,
-            max_rows=settings.max_sheet_rows,
-            max_columns=settings.max_sheet_columns,
+            max_file_bytes=limits.max_file_mb * MB,
+            max_members=limits.max_zip_members,
+            max_unzipped_bytes=limits.max_unzipped_mb * MB,
+            max_ratio=limits.max_zip_ratio,
+            max_rows=limits.max_sheet_rows,
+            max_columns=limits.max_sheet_columns,
         )
 
 

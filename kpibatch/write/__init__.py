@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
-from kpibatch.config import Settings
+from kpibatch.config import ReportStyle
 from kpibatch.consolidate import Group
 from kpibatch.safety import safe_workbook
 from kpibatch.write.comparison import ComparisonSheet
@@ -65,7 +65,7 @@ def division_pages(group: Group, reserved: Sequence[str]) -> list[DivisionPage]:
 def write_report(
     group: Group,
     path: Path,
-    settings: Settings,
+    style: ReportStyle,
     generated_at: dt.datetime,
     trend: Trend | None = None,
     sheets: Sequence[SheetWriter] = DEFAULT_SHEETS,
@@ -78,13 +78,13 @@ def write_report(
             "created": generated_at.replace(tzinfo=None),
         }
     )
-    formats = Formats(workbook, settings.font_name, settings.font_size, settings.thai_digits)
+    formats = Formats(workbook, style.font_name, style.font_size, style.thai_digits)
     ctx = ReportContext(
         workbook=workbook,
         formats=formats,
         group=group,
         generated_at=generated_at,
-        thai_digits=settings.thai_digits,
+        thai_digits=style.thai_digits,
         trend=trend,
     )
     ctx.pages = division_pages(group, [name for sheet in sheets for name in sheet.fixed_names])
