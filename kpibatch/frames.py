@@ -174,10 +174,11 @@ def comparison_matrix(kpis: pd.DataFrame) -> pd.DataFrame:
 def trend(divisions: pd.DataFrame) -> pd.DataFrame:
     """Totals across rounds: one row per division, one column per (fiscal year, round).
 
-    ``divisions`` needs ``division``, ``fiscal_year``, ``round`` and ``total`` columns (as
-    ``kpibatch.load`` gives for a ledger); a division's row holds its latest total of each round.
+    ``divisions`` needs ``division``, ``fiscal_year``, ``round`` and ``total`` columns, as
+    ``kpibatch.load`` gives for a ledger; only the submissions that count (``current``) are shown.
     """
-    latest = divisions.drop_duplicates(["division", "fiscal_year", "round"], keep="last")
-    return latest.pivot_table(
+    if "current" in divisions.columns:
+        divisions = divisions[divisions["current"]]
+    return divisions.pivot_table(
         index="division", columns=["fiscal_year", "round"], values="total", aggfunc="last", sort=True
     )
