@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import functools
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from kpibatch.model import DivisionScore, SourceFile
+from kpibatch.model import DivisionScore, KpiScore, SourceFile
 from kpibatch.problems import Problem, ResultsBlanked, Superseded
-from kpibatch.text import division_key
+from kpibatch.text import code_key, division_key, normalize_label
 
 
 @dataclass
@@ -187,13 +188,34 @@ class OverviewRow:
 def overview_rows(group: Group) -> list[OverviewRow]:
     """One row per division, in the group's order: total, rank, KPIs assessed and not, weakest KPI.
 
-    Read from the group's division frame (``kpibatch.frames``), where totals stay ``Decimal``.
+    Plain Python rather than a pandas frame: importing pandas alone costs a run more than half a
+    second, several times what these few loops do (docs/decisions/0004-decimal-scoring-and-pandas.md).
+    ``kpibatch.frames.division_frame`` is the same table as a frame, for the library and the export;
+    tests/test_frames.py holds the two equal.
     """
-    from kpibatch import frames  # pandas: imported by the cross-division stage only
-
-    table = frames.division_frame(group.divisions)
-    table["rank"] = table["rank"].astype(object).where(table["rank"].notna(), None)
-    return [OverviewRow(**record) for record in table.to_dict("records")]
+    ranks = competition_ranks([score.total for score in group.divisions])
+    rows = []
+    for score, rank in zip(group.divisions, ranks, strict=True):
+        top = score.top_level
+        assessed = [k for k in score.kpis if k.assessed and not k.has_children]
+        weakest = min(assessed, key=lambda k: (k.score, code_key(k.code)), default=None)
+        rows.append(
+            OverviewRow(
+                division=score.division,
+                short_name=score.submission.short_name,
+                total=score.total,
+                rank=rank,
+                assessed=sum(1 for k in top if k.assessed),
+                not_assessed=sum(1 for k in top if not k.assessed),
+                weakest_code=weakest.code if weakest else None,
+                weakest_name=weakest.name if weakest else None,
+                weakest_score=weakest.score if weakest else None,
+                warnings=len(score.warnings),
+                file=score.submission.source.name,
+                sha256=score.submission.source.sha256,
+            )
+        )
+    return rows
 
 
 def competition_ranks(totals: list[Decimal | None]) -> list[int | None]:
@@ -215,20 +237,41 @@ class ComparisonCell:
     status: str | None
 
 
+@functools.lru_cache(maxsize=65536)
+def _kpi_key(code: str, name: str) -> str:
+    """A KPI's identity across divisions; divisions repeat the same KPIs, so it is worth keeping."""
+    return f"{code} {normalize_label(name)}"
+
+
+_code_key = functools.lru_cache(maxsize=65536)(code_key)
+
+
 def comparison_cells(group: Group) -> list[ComparisonCell]:
     """KPIs shared by two or more divisions: one cell per (division, shared KPI).
 
     A KPI is shared when several divisions have the same code and the same name (compared without
     case or spaces: ``แนวทาง แก้ไข`` and ``แนวทางแก้ไข`` are one KPI); ``key`` identifies it.
     ``score`` is None and ``status`` the division's status text when the KPI is not assessed there.
-    Cells follow the KPIs' natural code order, then the group's division order
-    (``kpibatch.frames.shared_kpis``).
+    Cells follow the KPIs' natural code order, then the group's division order. The same cells as
+    a pandas matrix: ``kpibatch.frames.comparison_matrix`` (tests/test_frames.py holds them equal).
     """
-    from kpibatch import frames  # pandas: imported by the cross-division stage only
-
-    shared = frames.shared_kpis(frames.kpi_frame(group.divisions))
-    columns = ["division", "code", "shared_name", "key", "score", "status"]
-    return [ComparisonCell(*row) for row in shared[columns].itertuples(index=False, name=None)]
+    # Each KPI's cells in division order as they are met, so only the KPIs are sorted, not every cell.
+    by_kpi: dict[str, list[tuple[str, KpiScore]]] = {}
+    for score in group.divisions:
+        division = score.division
+        for kpi in score.kpis:
+            by_kpi.setdefault(_kpi_key(kpi.code, kpi.name), []).append((division, kpi))
+    shared = [
+        (key, found)
+        for key, found in by_kpi.items()
+        if len(found) >= 2 and any(division != found[0][0] for division, _ in found)
+    ]
+    shared.sort(key=lambda item: (_code_key(item[1][0][1].code), item[0]))
+    return [
+        ComparisonCell(division, kpi.code, found[0][1].name, key, kpi.score, kpi.status)
+        for key, found in shared
+        for division, kpi in found
+    ]
 
 
 def decimal_or_none(value: Decimal | None) -> float | None:

@@ -52,7 +52,15 @@ DIVISION_COLUMNS = (
     "file",
     "sha256",
 )
-DECIMAL_COLUMNS = ("result", "score", "weight", "effective_weight", "total", "weakest_score")
+DECIMAL_COLUMNS = (
+    "result",
+    "verified_result",
+    "score",
+    "weight",
+    "effective_weight",
+    "total",
+    "weakest_score",
+)
 """Columns whose values are ``Decimal`` (or None) in an object-dtype column, never floats."""
 
 
@@ -62,12 +70,19 @@ def kpi_key(code: str, name: str) -> str:
 
 
 def _frame(rows: list[dict[str, Any]] | list[tuple[Any, ...]], columns: Sequence[str]) -> pd.DataFrame:
-    frame = pd.DataFrame.from_records(rows, columns=list(columns))
-    for column in DECIMAL_COLUMNS:
-        if column in frame.columns:
-            frame[column] = frame[column].astype(object)
-            # an empty cell is None, as in the scorer's model, not NaN
-            frame[column] = frame[column].where(frame[column].notna(), None)
+    return as_objects(pd.DataFrame.from_records(rows, columns=list(columns)))
+
+
+def as_objects(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text and ``Decimal`` columns as object columns whose empty cells are None, as in the model.
+
+    pandas would read text as its string dtype and an empty cell as NaN (a float); the scorer's
+    None must stay None, and a Decimal column must never be cast to float.
+    """
+    for column in frame.columns:
+        if column in DECIMAL_COLUMNS or pd.api.types.is_string_dtype(frame[column].dtype):
+            values = frame[column].astype(object)
+            frame[column] = values.where(values.notna(), None)
     return frame
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from kpibatch.frames import competition_ranks
+from kpibatch.frames import as_objects, competition_ranks
 
 LEDGER_SUFFIXES = (".sqlite3", ".sqlite", ".db")
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -178,8 +178,4 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     for column in ("fiscal_year", "round", "submission_id"):
         frame[column] = frame[column].astype("Int64")
     frame["current"] = frame["current"].astype(bool)
-    for column in DECIMALS:
-        if column in frame.columns:
-            values = frame[column].astype(object)
-            frame[column] = values.where(values.notna(), None)
-    return frame
+    return as_objects(frame)

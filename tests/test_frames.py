@@ -3,6 +3,9 @@ and the trend across rounds, with every score still a ``Decimal``."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,7 +16,7 @@ from helpers import kpi, write_submission
 
 import kpibatch
 from kpibatch import frames
-from kpibatch.consolidate import comparison_cells, consolidate
+from kpibatch.consolidate import OverviewRow, comparison_cells, consolidate, overview_rows
 from kpibatch.pipeline import check_file, inbox_files
 from kpibatch.score import ScoreOptions
 
@@ -91,3 +94,20 @@ def test_trend_across_rounds_from_the_ledger(tmp_path: Path) -> None:
     assert table.loc["กองเอ"].tolist() == [Decimal(2), Decimal(5)]  # the resubmission counts
     assert table.loc["กองบี"].tolist() == [Decimal(3), Decimal(5)]
     assert all(isinstance(v, Decimal) for v in table.to_numpy().ravel())
+
+
+def test_division_frame_equals_the_workbook_overview_rows(group) -> None:
+    """The workbook's overview (plain Python on the run path) and the division frame agree."""
+    table = frames.division_frame(group.divisions)
+    table["rank"] = table["rank"].astype(object).where(table["rank"].notna(), None)
+    assert [OverviewRow(**row) for row in table.to_dict("records")] == overview_rows(group)
+
+
+def test_a_run_does_not_import_pandas(tmp_path: Path) -> None:
+    """pandas costs a run more than half a second to import: only the library, export and analysis
+    load it (docs/decisions/0004-decimal-scoring-and-pandas.md)."""
+    shutil.copytree(EXAMPLES, tmp_path / "in")
+    args = ["run", "--inbox", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "-q"]
+    code = f"import sys; from kpibatch.cli import main; print(main({args!r}), 'pandas' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split()[-2:] == ["0", "False"]
