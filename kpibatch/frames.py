@@ -112,13 +112,16 @@ def kpi_frame(divisions: Iterable[DivisionScore]) -> pd.DataFrame:
 def competition_ranks(totals: pd.Series) -> pd.Series:
     """Competition ranks, best first (5, 5, 4 -> 1, 1, 3); no total, no rank.
 
-    Ranked on the ``Decimal`` totals themselves (pandas compares the objects), so two totals that
-    print alike rank alike and no float rounding splits or joins them.
+    Each total is first replaced by its place among the distinct totals, sorted as ``Decimal``s,
+    and pandas ranks those integers: ranking the object column itself, pandas 2.2 compares the
+    totals as floats, which joins totals that differ past a float's precision.
     """
     known = totals.dropna()
     ranks = pd.Series(pd.NA, index=totals.index, dtype="Int64")
     if not known.empty:
-        ranks.loc[known.index] = known.astype(object).rank(method="min", ascending=False).astype("int64")
+        place = {total: n for n, total in enumerate(sorted(set(known)))}
+        exact = known.map(place).astype("int64")
+        ranks.loc[known.index] = exact.rank(method="min", ascending=False).astype("int64")
     return ranks
 
 
