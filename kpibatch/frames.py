@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from kpibatch.model import DivisionScore
-from kpibatch.text import code_key, normalize_label
+from kpibatch.text import code_key, division_key, normalize_label
 
 KPI_COLUMNS = (
     "division",
@@ -194,9 +194,15 @@ def trend(divisions: pd.DataFrame) -> pd.DataFrame:
 
     ``divisions`` needs ``division``, ``fiscal_year``, ``round`` and ``total`` columns, as
     ``kpibatch.load`` gives for a ledger; only the submissions that count (``current``) are shown.
+    A division is matched across rounds by its Thai-aware key (``text.division_key``, as the trend
+    sheet matches it) and shown under the name it was last given.
     """
     if "current" in divisions.columns:
         divisions = divisions[divisions["current"]]
-    return divisions.pivot_table(
-        index="division", columns=["fiscal_year", "round"], values="total", aggfunc="last", sort=True
+    keyed = divisions.assign(division_key=divisions["division"].map(division_key))
+    names = keyed.drop_duplicates("division_key", keep="last").set_index("division_key")["division"]
+    table = keyed.pivot_table(
+        index="division_key", columns=["fiscal_year", "round"], values="total", aggfunc="last"
     )
+    table.index = pd.Index([names[key] for key in table.index], name="division")
+    return table
