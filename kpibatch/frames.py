@@ -129,7 +129,8 @@ def weakest_kpis(kpis: pd.DataFrame, per_division: int = 1) -> pd.DataFrame:
     """Each division's lowest-scored assessed leaf KPIs (ties: the first code in natural order)."""
     assessed = kpis[kpis["leaf"] & kpis["assessed"] & kpis["score"].notna()].copy()
     assessed["_order"] = assessed["code"].map(code_key)
-    assessed["_score"] = assessed["score"]
+    place = {score: n for n, score in enumerate(sorted(set(assessed["score"])))}
+    assessed["_score"] = assessed["score"].map(place)  # exact order, as in competition_ranks
     assessed = assessed.sort_values(["_score", "_order"], kind="stable")
     weakest = assessed.groupby("division", sort=False).head(per_division)
     return weakest.drop(columns=["_order", "_score"])
