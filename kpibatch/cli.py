@@ -2,7 +2,9 @@
 
 Exit codes: 0 success (every file accepted), 1 unexpected failure, 2 usage or configuration error,
 3 some files rejected (``validate``: 1 when any error), 4 another run holds the lock, 5 mail could
-not be sent. No traceback reaches the user unless ``--debug`` is given.
+not be sent. A command returns the code of what it did (``ExitCode``); an error that stops it is a
+``KpibatchError``, which carries its own code (``kpibatch.errors``), and this module is the one place
+that turns either into the process's exit code. No traceback reaches the user unless ``--debug``.
 """
 
 from __future__ import annotations
@@ -14,9 +16,7 @@ from typing import TextIO
 
 from kpibatch import __version__
 from kpibatch.commands import COMMANDS
-from kpibatch.commands.common import UsageError
-from kpibatch.config import ConfigError
-from kpibatch.pipeline import EXIT_FAILURE, EXIT_USAGE
+from kpibatch.errors import ExitCode, KpibatchError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,15 +37,15 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "handler", None) is None:
         parser.print_help(out)
-        return EXIT_USAGE
+        return int(ExitCode.USAGE)
     try:
         return int(args.handler(args, out))
-    except (UsageError, ConfigError) as exc:
-        print(f"kpibatch: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    except KpibatchError as exc:
+        print(f"kpibatch: {exc.label}{exc}", file=sys.stderr)
+        return int(exc.exit_code)
     except KeyboardInterrupt:
         print("kpibatch: interrupted", file=sys.stderr)
-        return EXIT_FAILURE
+        return int(ExitCode.FAILURE)
     except Exception as exc:
         if getattr(args, "debug", False):
             raise
@@ -53,4 +53,4 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             f"kpibatch: unexpected error: {type(exc).__name__}: {exc} (run with --debug for details)",
             file=sys.stderr,
         )
-        return EXIT_FAILURE
+        return int(ExitCode.FAILURE)

@@ -15,16 +15,14 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from kpibatch.errors import ConfigError
+
 ENV_PREFIX = "KPIBATCH_"
 CONFIG_FILE = "kpibatch.toml"
 SECRET_KEYS = frozenset({"smtp_password"})
 SECRET_SUFFIXES = ("password", "secret", "token")
 """Any setting whose name ends like this is masked too, so a secret added later is never printed."""
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-
-
-class ConfigError(ValueError):
-    """A configuration value is missing or has the wrong type."""
 
 
 @dataclass(frozen=True)

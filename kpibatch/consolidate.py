@@ -12,34 +12,10 @@ import functools
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 
-from kpibatch.model import DivisionScore, KpiScore, SourceFile
+from kpibatch.model import DivisionScore, FileOutcome, KpiScore
 from kpibatch.problems import Problem, ResultsBlanked, Superseded
 from kpibatch.text import code_key, division_key, normalize_label
-
-
-@dataclass
-class FileOutcome:
-    """What became of one input file."""
-
-    path: Path
-    source: SourceFile | None
-    score: DivisionScore | None
-    problems: list[Problem] = field(default_factory=list)
-    group: tuple[int, int] | None = None
-
-    @property
-    def accepted(self) -> bool:
-        return self.score is not None
-
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
 
 
 @dataclass

@@ -1,4 +1,8 @@
-"""The data that flows through the pipeline: a submission as read, and a division as scored.
+"""The data that flows through the pipeline: a submission as read, a division as scored, what became
+of each input file, and a fiscal year's trend across rounds.
+
+This module is the bottom layer: every stage imports its types from here and none of them is a
+writer's type.
 
 Values are ``Decimal`` so that scores round half-up exactly; every field read from a workbook keeps
 the address of its cell so a problem can name it.
@@ -7,8 +11,10 @@ the address of its cell so a problem can name it.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 
 from kpibatch.problems import Problem
 
@@ -152,3 +158,42 @@ class DivisionScore:
     @property
     def top_level(self) -> tuple[KpiScore, ...]:
         return tuple(k for k in self.kpis if k.parent is None)
+
+
+@dataclass
+class FileOutcome:
+    """What became of one input file: the checks' problems, and the score when it was accepted."""
+
+    path: Path
+    source: SourceFile | None
+    score: DivisionScore | None
+    problems: list[Problem] = field(default_factory=list)
+    group: tuple[int, int] | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.score is not None
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+
+@dataclass(frozen=True)
+class TrendRow:
+    division: str
+    totals: Mapping[int, Decimal | None]
+    """Round -> the division's total in it (None: submitted but nothing assessed; absent: not submitted)."""
+
+
+@dataclass(frozen=True)
+class Trend:
+    """Each division's total in every round of a fiscal year so far, from the ledger's history."""
+
+    fiscal_year: int
+    rounds: tuple[int, ...]
+    rows: tuple[TrendRow, ...]

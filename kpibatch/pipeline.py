@@ -1,93 +1,48 @@
-"""The batch, top to bottom: read -> validate -> score -> reallocate -> consolidate -> write.
+"""The run, top to bottom: check (read -> validate -> score) -> consolidate -> write each group.
 
-``check_file`` takes one workbook through reading, validation and scoring; it is a top-level pure
-function of its path so that it can run in worker processes. ``run_batch`` runs every file of an
-inbox through it, consolidates the accepted ones and writes one workbook and one results.json per
-(fiscal year, round).
+``orchestrate`` is the one orchestrator: it checks every file (``kpibatch.check.check_file``, in
+workers), hands each outcome on as it arrives, groups the outcomes by (fiscal year, round) and writes
+each group's workbook, results.json and report.html. ``run_batch`` is it with nothing around (files
+in, reports out, nothing moved); the drop-folder run (``kpibatch.batch.runner``) adds claiming,
+filing, the ledger and the lock around the same call.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import logging
-import warnings
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TypeVar
 
-from kpibatch.config import ConfigError, Settings
-from kpibatch.consolidate import FileOutcome, Group, consolidate
+from kpibatch import parallel
+from kpibatch.check import check_file
+from kpibatch.config import Settings
+from kpibatch.consolidate import Group, consolidate
+from kpibatch.deliver.report import write_report_html
+from kpibatch.errors import ConfigError, ExitCode
 from kpibatch.fsutil import sweep_temp_files, write_atomic
-from kpibatch.problems import Problem
-from kpibatch.read import read_submission
-from kpibatch.read.archive import Archive
-from kpibatch.read.precheck import Limits, precheck_opened, problem_for_exception
+from kpibatch.model import FileOutcome, Trend
+from kpibatch.read.precheck import Limits
 from kpibatch.read.workbook import list_workbooks
-from kpibatch.safety import clip_submission, require_defused_xml
-from kpibatch.score import ScoreOptions, score_division
-from kpibatch.validate import validate
+from kpibatch.results import group_dict, write_results
+from kpibatch.safety import require_defused_xml
+from kpibatch.score import ScoreOptions
+from kpibatch.write import report_filename, write_report
 
-if TYPE_CHECKING:
-    from kpibatch.write.trend import Trend
+__all__ = ["check_file"]  # the per-file stages, re-exported for callers of pipeline.check_file
 
 log = logging.getLogger("kpibatch.pipeline")
 
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
-EXIT_REJECTED = 3
-EXIT_LOCKED = 4
-EXIT_MAIL = 5
+G = TypeVar("G")
+"""What ``orchestrate`` writes one output for: a ``Group``, or the batch's (fiscal year, round)."""
 
 
 def score_options(settings: Settings) -> ScoreOptions:
     return ScoreOptions(floor=Decimal(settings.floor))
-
-
-def check_file(path: Path, options: ScoreOptions, limits: Limits | None = None) -> FileOutcome:
-    """Read, validate and score one workbook; every problem in it is collected.
-
-    A file that fails the cheap checks (``precheck``) is never opened by a parser, and whatever a
-    parser still raises on a damaged file becomes a rejection with a reason, never a crash of the run.
-    The outcome is plain model data (the division's score and the problems); the main process writes
-    every output from it.
-    """
-    try:
-        with warnings.catch_warnings():
-            # openpyxl warns about parts it ignores (a missing stylesheet, data validation
-            # extensions): nothing a division can act on, and noise in an unattended run's log
-            warnings.simplefilter("ignore")
-            early, archive = precheck_opened(path, limits)
-            if archive is None:
-                return FileOutcome(path=path, source=None, score=None, problems=early)
-            return _check_file(path, archive, options, early)
-    except MemoryError:
-        raise  # the worker's memory limit: the pool rejects the file and starts a fresh worker
-    except Exception as exc:  # the last line of defence: one damaged file must not stop the batch
-        return FileOutcome(
-            path=path, source=None, score=None, problems=[problem_for_exception(exc, path.name)]
-        )
-
-
-def _check_file(path: Path, archive: Archive, options: ScoreOptions, early: list[Problem]) -> FileOutcome:
-    read = read_submission(path, archive)
-    problems = [*early, *read.problems]
-    sub = read.submission
-    if sub is not None:
-        sub, cut = clip_submission(sub)
-        problems += cut + validate(sub, read.problems)
-    group = sub.group if sub is not None else None
-    if sub is None or any(p.severity == "error" for p in problems):
-        return FileOutcome(path=path, source=read.source, score=None, problems=problems, group=group)
-    score = score_division(sub, options)
-    # the file's own warnings (macros ignored, text cut) belong to the division as the scorer's do:
-    # results.json, the overview's count and the division sheet list them all
-    score = dataclasses.replace(score, warnings=(*problems, *score.warnings))
-    return FileOutcome(path=path, source=read.source, score=score, problems=list(score.warnings), group=group)
 
 
 @dataclass
@@ -118,24 +73,32 @@ class RunReport:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_REJECTED if self.rejected else EXIT_OK
+        return ExitCode.of_run(rejected=bool(self.rejected))
 
 
 def write_group(
-    group: Group, out: Path, settings: Settings, generated_at: dt.datetime, trend: Trend | None = None
+    group: Group,
+    out: Path,
+    settings: Settings,
+    generated_at: dt.datetime,
+    trend: Trend | None = None,
+    *,
+    checkpoint: Callable[[str], None] | None = None,
 ) -> GroupOutput:
-    """Write one group's workbook, results.json and report.html atomically into ``out/<year>-r<round>/``."""
-    # the writers are imported here: worker processes import this module for check_file only
-    from kpibatch.deliver.report import write_report_html
-    from kpibatch.results import group_dict, write_results
-    from kpibatch.write import report_filename, write_report
+    """Write one group's workbook, results.json and report.html atomically into ``out/<year>-r<round>/``.
 
+    ``checkpoint("writing")`` is called with the new workbook in its temporary file, not yet in
+    place: the batch's crash tests kill the run there (``kpibatch.batch.crash``).
+    """
     folder = out / group.key
     folder.mkdir(parents=True, exist_ok=True)
-    workbook = write_atomic(
-        folder / report_filename(group),
-        lambda tmp: write_report(group, tmp, settings, generated_at, trend) and None,
-    )
+
+    def workbook_into(tmp: Path) -> None:
+        write_report(group, tmp, settings, generated_at, trend)
+        if checkpoint is not None:
+            checkpoint("writing")
+
+    workbook = write_atomic(folder / report_filename(group), workbook_into)
     data = group_dict(group, generated_at)
     results = write_atomic(folder / "results.json", lambda tmp: write_results(tmp, data))
     html = write_report_html(workbook, data, settings)
@@ -144,7 +107,7 @@ def write_group(
 
 def check_files(
     files: Iterable[Path], settings: Settings, *, for_report: bool = False
-) -> Iterator[FileOutcome]:
+) -> Generator[FileOutcome, None, None]:
     """Check every file, yielding outcomes as they are ready, in the order of ``files``.
 
     ``for_report``: the outcomes are kept until the report is written, so each accepted division
@@ -156,8 +119,6 @@ def check_files(
     then only its worker dies. Each local worker runs under a memory limit and each file under a time
     limit (``worker_memory_mb``, ``file_timeout_s``); see ``kpibatch.parallel``.
     """
-    from kpibatch import parallel  # imported here: parallel imports check_file from this module
-
     require_defused_xml()
     if settings.jobs < 0:
         raise ConfigError(f"setting jobs: {settings.jobs} is not 0 (one per CPU) or a number of processes")
@@ -175,12 +136,36 @@ def check_files(
     return _compacted(outcomes) if for_report else outcomes
 
 
-def _compacted(outcomes: Generator[FileOutcome, None, None]) -> Iterator[FileOutcome]:
+def _compacted(outcomes: Generator[FileOutcome, None, None]) -> Generator[FileOutcome, None, None]:
     with contextlib.closing(outcomes):  # stopped early, the workers stop too
         for outcome in outcomes:
             if outcome.score is not None:
                 outcome.score = outcome.score.without_rows()
             yield outcome
+
+
+def orchestrate(
+    files: Sequence[Path],
+    settings: Settings,
+    *,
+    on_file: Callable[[FileOutcome], None],
+    groups: Callable[[list[FileOutcome]], Iterable[G]],
+    write: Callable[[G], GroupOutput],
+) -> list[GroupOutput]:
+    """Check every file, hand each outcome to ``on_file`` as it arrives (in the order of ``files``),
+    then write each of ``groups(outcomes)``; the outputs written.
+
+    ``groups`` and ``write`` say what a group is: for a plain run the consolidated outcomes and
+    ``write_group``; for the drop-folder run the rounds that received something, consolidated with
+    what the ledger holds, and the round writer that records each report in the ledger.
+    """
+    outcomes: list[FileOutcome] = []
+    # closed at once when on_file raises: the workers stop instead of checking files nobody takes
+    with contextlib.closing(check_files(files, settings, for_report=True)) as checked:
+        for outcome in checked:
+            outcomes.append(outcome)
+            on_file(outcome)
+    return [write(group) for group in groups(outcomes)]
 
 
 def run_batch(
@@ -191,16 +176,32 @@ def run_batch(
     on_file: Callable[[FileOutcome], None] | None = None,
     now: Callable[[], dt.datetime] | None = None,
 ) -> RunReport:
-    """Check every file, consolidate by (fiscal year, round) and write each group's outputs."""
+    """Check every file, consolidate by (fiscal year, round) and write each group's outputs.
+
+    Files in, reports out, nothing moved: no ledger, no lock, no trend sheet.
+    """
     report = RunReport()
     sweep_temp_files(out)
-    for outcome in check_files(files, settings, for_report=True):
+    clock = now or (lambda: dt.datetime.now(dt.UTC).astimezone())
+
+    def take(outcome: FileOutcome) -> None:
         report.outcomes.append(outcome)
         if on_file is not None:
             on_file(outcome)
-    generated_at = (now or (lambda: dt.datetime.now(dt.UTC).astimezone()))()
-    for group in consolidate(report.outcomes):
-        report.outputs.append(write_group(group, out, settings, generated_at))
+
+    generated: list[dt.datetime] = []
+
+    def groups(outcomes: list[FileOutcome]) -> list[Group]:
+        generated.append(clock())  # every group of the run carries the same time
+        return consolidate(outcomes)
+
+    report.outputs = orchestrate(
+        list(files),
+        settings,
+        on_file=take,
+        groups=groups,
+        write=lambda group: write_group(group, out, settings, generated[0]),
+    )
     return report
 
 

@@ -22,7 +22,7 @@ from kpibatch.batch.runner import run_inbox
 from kpibatch.cli import build_parser
 from kpibatch.commands.config import effective
 from kpibatch.config import Settings, is_secret, load_settings
-from kpibatch.pipeline import EXIT_LOCKED
+from kpibatch.errors import ExitCode
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -52,7 +52,7 @@ def test_a_second_run_exits_at_once_with_code_4_while_the_lock_is_held(
     book = division_book(settings.inbox / "a.xlsx", "กองเอ")
     with batch_lock(BatchPaths.of(settings).lock):
         code, out = cli("run", *run_args(settings))
-    assert code == EXIT_LOCKED
+    assert code == ExitCode.LOCKED
     assert "another kpibatch run is in progress" in capsys.readouterr().err
     assert out == "" and book.exists()
     assert not BatchPaths.of(settings).ledger.exists()
@@ -76,7 +76,7 @@ def test_the_lock_holds_across_processes_and_is_gone_when_its_holder_is(tmp_path
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "held\n"
-        assert cli("run", *run_args(settings))[0] == EXIT_LOCKED
+        assert cli("run", *run_args(settings))[0] == ExitCode.LOCKED
     finally:
         holder.communicate("", timeout=60)
     assert cli("run", *run_args(settings))[0] == 0

@@ -25,8 +25,8 @@ from kpibatch.batch.paths import BatchPaths
 from kpibatch.batch.runner import BatchReport, run_inbox
 from kpibatch.batch.watch import watch
 from kpibatch.config import Settings
+from kpibatch.errors import ExitCode
 from kpibatch.fsutil import TEMP_PREFIX
-from kpibatch.pipeline import EXIT_REJECTED
 from kpibatch.text import division_key, normalize_label
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,7 +71,7 @@ def test_an_undecodable_name_and_a_symlink_loop_are_refused_and_the_night_goes_o
 
     code, out = cli("run", "--inbox", inbox, "--out", settings.out, "--stability-delay", "0")
 
-    assert code == EXIT_REJECTED, out
+    assert code == ExitCode.REJECTED, out
     assert division_totals(settings.out) == {"กองเอ": 4.0}
     # left in place, the name byte for byte
     assert sorted(os.listdir(os.fsencode(inbox))) == sorted([b"loop.xlsx", TIS620_NAME])
@@ -176,7 +176,7 @@ def test_a_file_the_service_user_cannot_read_is_refused_and_the_rest_is_scored(t
 
     done = _as_service_user(argv, tmp_path)
 
-    assert done.returncode == EXIT_REJECTED, done.stderr
+    assert done.returncode == ExitCode.REJECTED, done.stderr
     assert "unexpected error" not in done.stderr and "Traceback" not in done.stderr
     assert "1 accepted" in done.stdout and "1 refused (file-unreadable" in done.stdout
     assert division_totals(settings.out) == {"กองเอ": 4.0}
@@ -272,6 +272,8 @@ def test_a_dry_run_writes_its_eml_under_the_batch_lock(
     monkeypatch.setattr(service, "write_atomic", write_atomic_seeing_the_lock)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("KPIBATCH_MAIL_TO", "director@example.go.th")
+    monkeypatch.setenv("KPIBATCH_MAIL_FROM", "kpibatch@planning.example.go.th")
+    monkeypatch.setenv("KPIBATCH_SMTP_HOST", "127.0.0.1")  # a dry run checks what the real send needs
     argv = ["run", "--inbox", settings.inbox, "--out", settings.out, "--stability-delay", "0", "--dry-run"]
     code, out = cli(*argv)
     assert code == 0, out

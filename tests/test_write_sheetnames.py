@@ -107,6 +107,7 @@ def test_a_name_of_emoji_is_cut_to_what_excel_holds(tmp_path: Path) -> None:
         kpis = [kpi("1", 100, method="score", result=4)]
         write_submission(inbox / f"{n}.xlsx", kpis, division=f"กอง {n}", short_name=short)
     _, path = run_report(inbox, tmp_path / "out")
-    names = load(path).sheetnames[1:3]
+    names = [name for name in load(path).sheetnames if "😀" in name]
+    assert len(names) == 2
     assert all(valid(name) and name.endswith(ELLIPSIS) for name in names)
     assert names[0] == "😀" * 15 + ELLIPSIS

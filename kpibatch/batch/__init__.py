@@ -7,6 +7,6 @@ bytes are never scored twice (idempotent repository, ``ledger``). A lock file ke
 overlapping (``lock``); ``watch`` polls the inbox. ``runner`` documents the order of steps that makes
 a killed run lose nothing, and ``crash`` the hooks the tests kill it at.
 
-Nothing is imported here, so that ``kpibatch.write`` can reach ``batch.crash`` without a cycle;
-the entry point is ``kpibatch.batch.runner.run_inbox``.
+Nothing is imported here, so that importing one part (the lock, the ledger) does not load the rest;
+the entry point is ``kpibatch.batch.runner.run_inbox``, which runs ``pipeline.orchestrate`` inside.
 """

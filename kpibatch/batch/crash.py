@@ -22,7 +22,7 @@ POINTS = (
     "moved",  # the file is at its archive or rejected location, the row not marked filed yet
     "filed",  # the row is marked filed
     "staged",  # archived files are linked under their original names for re-reading
-    "writing",  # half-way through a workbook with a trend sheet (its temporary file exists)
+    "writing",  # a round's new workbook is in its temporary file, not in place yet
     "written",  # a round's workbook and results.json are written, the report not in the ledger yet
     "reported",  # the round's report is in the ledger
 )

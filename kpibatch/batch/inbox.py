@@ -19,7 +19,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from kpibatch.consolidate import FileOutcome
+from kpibatch.model import FileOutcome
 from kpibatch.problems import FileIsLink, FileNotPermitted, LinkLoop, NameUndecodable, Problem
 from kpibatch.read.workbook import SPREADSHEET_SUFFIXES, is_lock_or_hidden
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from kpibatch.errors import LedgerError
 from kpibatch.text import division_key
 
 SCHEMA_VERSION = 1
@@ -110,10 +111,6 @@ def iso(moment: dt.datetime) -> str:
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-class LedgerError(Exception):
-    """The ledger file cannot be used (newer schema, not a database)."""
 
 
 @dataclass(frozen=True, kw_only=True)

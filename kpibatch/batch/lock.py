@@ -13,16 +13,7 @@ from pathlib import Path
 
 import filelock
 
-
-class Locked(Exception):
-    """Another run holds the lock (exit code 4)."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(
-            f"another kpibatch run is in progress (lock {path} is held); "
-            "this run did nothing and will not wait - run again when the other one has finished"
-        )
-        self.path = path
+from kpibatch.errors import Locked
 
 
 @contextlib.contextmanager

@@ -26,7 +26,7 @@ from kpibatch.batch.files import REASON_SUFFIX, TAKEN_FOLDER, sha256_of
 from kpibatch.batch.ledger import Ledger, LedgerError, NewSubmission, SubmissionRow, iso, utc_now
 from kpibatch.batch.paths import BatchPaths
 from kpibatch.config import Settings
-from kpibatch.consolidate import FileOutcome
+from kpibatch.model import FileOutcome
 from kpibatch.pipeline import check_files
 from kpibatch.results import division_json
 from kpibatch.text import division_key

@@ -23,20 +23,10 @@ from kpibatch.batch.ledger import Ledger, ReportRow, SubmissionRow, iso
 from kpibatch.batch.runlog import log
 from kpibatch.config import Settings
 from kpibatch.consolidate import FileOutcome, Group, consolidate, recorded_results, warn_blanked_results
-from kpibatch.model import SourceFile
+from kpibatch.errors import ArchiveDamaged
+from kpibatch.model import SourceFile, Trend, TrendRow
 from kpibatch.pipeline import GroupOutput, check_files, write_group
 from kpibatch.text import division_key
-from kpibatch.write.trend import Trend, TrendRow
-
-
-class ArchiveDamaged(Exception):
-    """An archived submission is missing or its bytes changed: the report would silently lose it."""
-
-    def __init__(self, row: SubmissionRow) -> None:
-        super().__init__(
-            f"archived submission #{row.id} ({row.file_name}) is missing or changed at {row.location}; "
-            f"restore the file with SHA-256 {row.sha256} there and run again"
-        )
 
 
 @contextlib.contextmanager
@@ -126,7 +116,9 @@ class RoundWriter:
                 log.warning("archived submission #%s (%s) no longer passes validation", row.id, row.file_name)
         generated_at = self.now()
         remove_scratch(self.out / group.key)  # a killed run's half-written workbook
-        output = write_group(group, self.out, self.settings, generated_at, self.trend(group))
+        output = write_group(
+            group, self.out, self.settings, generated_at, self.trend(group), checkpoint=crash_point
+        )
         crash_point("written")
         self.ledger.save_report(
             ReportRow(

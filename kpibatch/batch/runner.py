@@ -6,7 +6,8 @@
    marked ``missing``.
 3. Claim the files that have stopped changing (``stability``), hash them, and set aside those whose
    bytes the ledger already holds (duplicates: recorded, never scored twice).
-4. Read, validate and score the new files (``pipeline.check_files``); nothing is written yet.
+4. Read, validate and score the new files (``pipeline.orchestrate``, the orchestrator ``run_batch``
+   uses too); each outcome is filed (step 5) as it arrives.
 5. For each file: one transaction writes its ledger row, with the planned destination; then the
    ``.txt`` beside a rejected or duplicate file; then the move (a rename, or copy-then-rename);
    then the row is marked filed. Killed between any two of these, the file is either still in the
@@ -28,7 +29,7 @@ import os
 import socket
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -59,9 +60,10 @@ from kpibatch.batch.rounds import RoundWriter
 from kpibatch.batch.runlog import file_progress, log, run_log
 from kpibatch.batch.stability import Signature, StabilityCheck, settle
 from kpibatch.config import Settings
-from kpibatch.consolidate import FileOutcome
+from kpibatch.errors import ExitCode
 from kpibatch.fsutil import sweep_temp_files, temp_names_of_run
-from kpibatch.pipeline import EXIT_FAILURE, EXIT_OK, EXIT_REJECTED, GroupOutput, check_files
+from kpibatch.model import FileOutcome
+from kpibatch.pipeline import GroupOutput, orchestrate
 from kpibatch.problems import FileNotPermitted
 from kpibatch.results import division_json
 from kpibatch.text import counted, division_key
@@ -135,7 +137,7 @@ class BatchReport:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_REJECTED if self.rejected or self.refused else EXIT_OK
+        return ExitCode.of_run(rejected=bool(self.rejected or self.refused))
 
     def counts(self) -> dict[str, int]:
         return {
@@ -238,7 +240,7 @@ def _run_with_ledger(
             except BaseException:
                 log.exception("run %s failed", run_id)
                 ledger.finish_run(
-                    run_id, exit_code=EXIT_FAILURE, counts=report.counts(), outputs=report.written()
+                    run_id, exit_code=ExitCode.FAILURE, counts=report.counts(), outputs=report.written()
                 )
                 raise
             log.info("%s", report.summary())
@@ -250,6 +252,32 @@ def _run_with_ledger(
 
 FILE_BATCH = 32
 """Checked files recorded, moved and synced together (see ``_Run.file_new``)."""
+
+
+class _Filing:
+    """Files checked claims in batches of ``FILE_BATCH`` as their outcomes arrive, in claim order."""
+
+    def __init__(
+        self, run: _Run, claims: list[Claim], done: dict[int, FileOutcome], tick: Callable[[str], None]
+    ) -> None:
+        self.run = run
+        self.claims = iter(claims)
+        self.done = done
+        """The accepted outcomes filed so far, by submission id (what the round writer reads)."""
+        self.tick = tick
+        self.batch: list[tuple[Claim, FileOutcome]] = []
+
+    def file(self, outcome: FileOutcome) -> None:
+        claim = next(self.claims)  # outcomes arrive in the order of the claims' paths
+        crash_point("checked")
+        self.batch.append((claim, outcome))
+        self.tick(outcome.name)
+        if len(self.batch) == FILE_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        self.done.update(self.run.file_new(self.batch))
+        self.batch = []
 
 
 class _Run:
@@ -284,19 +312,9 @@ class _Run:
         crash_point("recovered")
         claims = self.claim(stability, sleep)
         fresh, duplicates = self.split_duplicates(claims)
+        # Oldest first, so that of two files of one division the newer is recorded last and counts.
+        fresh.sort(key=lambda c: (c.signature.mtime_ns, c.path.name))
         done: dict[int, FileOutcome] = {}
-        # Oldest first, so that of two files of one division the newer is recorded last and counts;
-        # files are filed in small batches as their outcomes arrive, while the workers check the next.
-        batch: list[tuple[Claim, FileOutcome]] = []
-        for claim, outcome in self.check(sorted(fresh, key=lambda c: (c.signature.mtime_ns, c.path.name))):
-            crash_point("checked")
-            batch.append((claim, outcome))
-            if len(batch) == FILE_BATCH:
-                done.update(self.file_new(batch))
-                batch = []
-        done.update(self.file_new(batch))
-        for claim in duplicates:
-            self.file_duplicate(claim)
         rounds = RoundWriter(
             self.ledger,
             self.settings,
@@ -307,8 +325,27 @@ class _Run:
             now=lambda: dt.datetime.now(dt.UTC).astimezone(),
             refused=[refused_outcome(entry) for entry in self.report.refused],
         )
-        for fiscal_year, round_ in rounds.rounds_due():
-            self.report.outputs.append(rounds.write(fiscal_year, round_))
+        with contextlib.ExitStack() as checking:
+            filing = _Filing(
+                self, fresh, done, checking.enter_context(file_progress(len(fresh), self.progress))
+            )
+
+            def rounds_due(_outcomes: list[FileOutcome]) -> list[tuple[int, int]]:
+                checking.close()  # the progress bar ends with the last file checked
+                filing.flush()
+                for claim in duplicates:
+                    self.file_duplicate(claim)
+                return rounds.rounds_due()
+
+            # The same orchestrator as a plain run_batch; around it, the claims are filed (ledger row,
+            # move) as their outcomes arrive, and the rounds written are those the ledger says are due.
+            self.report.outputs += orchestrate(
+                [c.path for c in fresh],
+                self.settings,
+                on_file=filing.file,
+                groups=rounds_due,
+                write=lambda due: rounds.write(*due),
+            )
 
     # --- claiming ----------------------------------------------------------------------------------
 
@@ -359,14 +396,6 @@ class _Run:
             (duplicates if known else fresh).append(claim)
             seen.add(claim.sha256)
         return fresh, duplicates
-
-    def check(self, claims: list[Claim]) -> Iterator[tuple[Claim, FileOutcome]]:
-        """Each claim with its outcome, in the order of ``claims``, as the workers finish them."""
-        with file_progress(len(claims), self.progress) as tick:
-            outcomes = check_files([c.path for c in claims], self.settings, for_report=True)
-            for claim, outcome in zip(claims, outcomes, strict=True):
-                yield claim, outcome
-                tick(outcome.name)
 
     def _refuse(self, entry: Refused) -> None:
         log.warning("refused, left in the inbox: %s", entry.problem.render())

@@ -9,10 +9,6 @@ from typing import Any
 from kpibatch.config import Settings, load_settings
 
 
-class UsageError(Exception):
-    """The command line asks for something that cannot be done (exit code 2)."""
-
-
 def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="kpibatch.toml to read (default: ./kpibatch.toml)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")

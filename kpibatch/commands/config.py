@@ -10,7 +10,7 @@ from typing import Any, TextIO
 from kpibatch.batch.paths import DERIVED, effective_paths
 from kpibatch.commands.common import add_common, settings_from
 from kpibatch.config import Settings, config_path
-from kpibatch.pipeline import EXIT_OK
+from kpibatch.errors import ExitCode
 
 
 def register(commands: Any) -> None:
@@ -55,7 +55,7 @@ def handle_show(args: argparse.Namespace, out: TextIO) -> int:
     values = effective(settings)
     if args.json:
         print(json.dumps(values, ensure_ascii=False, indent=2), file=out)
-        return EXIT_OK
+        return ExitCode.OK
     source = config_path(getattr(args, "config", None))
     print("# kpibatch effective settings: defaults < kpibatch.toml < KPIBATCH_* < options", file=out)
     print(f"# config file: {source if source is not None else 'none'}", file=out)
@@ -65,4 +65,4 @@ def handle_show(args: argparse.Namespace, out: TextIO) -> int:
             print(f"# {f.name} = (not set)", file=out)
         else:
             print(f"{f.name} = {toml_value(value)}", file=out)
-    return EXIT_OK
+    return ExitCode.OK

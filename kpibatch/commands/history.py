@@ -10,8 +10,8 @@ from typing import Any, TextIO
 
 from kpibatch.batch.ledger import Ledger, RunRow, SubmissionRow
 from kpibatch.batch.paths import BatchPaths
-from kpibatch.commands.common import UsageError, add_common, settings_from
-from kpibatch.pipeline import EXIT_OK
+from kpibatch.commands.common import add_common, settings_from
+from kpibatch.errors import ExitCode, UsageError
 from kpibatch.text import counted, division_key
 
 BUDDHIST_ERA_OFFSET = 543
@@ -60,7 +60,7 @@ def handle(args: argparse.Namespace, out: TextIO) -> int:
         if show_runs:
             data["runs"] = [{**asdict(r), "outputs": json.loads(r.outputs)} for r in runs]
         print(json.dumps(data, ensure_ascii=False, indent=2), file=out)
-        return EXIT_OK
+        return ExitCode.OK
     if show_submissions:
         print(f"submissions ({len(submissions)})", file=out)
         for row in submissions:
@@ -69,7 +69,7 @@ def handle(args: argparse.Namespace, out: TextIO) -> int:
         print(f"runs ({len(runs)})", file=out)
         for run in runs:
             print(_run_line(run), file=out)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _submission_json(row: SubmissionRow) -> dict[str, Any]:

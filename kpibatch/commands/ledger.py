@@ -8,16 +8,14 @@ reads every archived, rejected and duplicate file again, and says what it could 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from kpibatch.batch.ledger import LedgerError
-from kpibatch.batch.lock import Locked, batch_lock
+from kpibatch.batch.lock import batch_lock
 from kpibatch.batch.paths import BatchPaths
 from kpibatch.batch.rebuild import rebuild_ledger
 from kpibatch.commands.common import add_common, settings_from
-from kpibatch.pipeline import EXIT_FAILURE, EXIT_LOCKED, EXIT_OK
+from kpibatch.errors import ExitCode
 
 
 def register(commands: Any) -> None:
@@ -57,15 +55,8 @@ def handle_rebuild(args: argparse.Namespace, out: TextIO) -> int:
         lock_file=args.lock_file,
     )
     paths = BatchPaths.of(settings)
-    try:
-        with batch_lock(paths.lock):
-            rebuilt = rebuild_ledger(settings)
-    except Locked as exc:
-        print(f"kpibatch: {exc}", file=sys.stderr)
-        return EXIT_LOCKED
-    except LedgerError as exc:
-        print(f"kpibatch: error: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
+    with batch_lock(paths.lock):  # Locked and LedgerError reach the CLI with their exit codes
+        rebuilt = rebuild_ledger(settings)
     print(
         f"rebuilt {rebuilt.ledger}: {rebuilt.count('accepted')} accepted, {rebuilt.count('rejected')} "
         f"rejected, {rebuilt.count('duplicate')} duplicates from {paths.archive} and {paths.rejected}",
@@ -75,4 +66,4 @@ def handle_rebuild(args: argparse.Namespace, out: TextIO) -> int:
     for line in rebuilt.lost:
         print(f"  - {line}", file=out)
     print("the next `kpibatch run` writes every round's report again from the archive", file=out)
-    return EXIT_OK
+    return ExitCode.OK

@@ -14,16 +14,15 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from kpibatch.batch.ledger import Ledger, LedgerError
-from kpibatch.batch.lock import Locked, batch_lock
+from kpibatch.batch.ledger import Ledger
+from kpibatch.batch.lock import batch_lock
 from kpibatch.batch.paths import BatchPaths
-from kpibatch.batch.rounds import ArchiveDamaged
 from kpibatch.batch.runner import BatchReport, run_inbox
-from kpibatch.commands.common import UsageError, add_common, settings_from
+from kpibatch.commands.common import add_common, settings_from
 from kpibatch.commands.send import print_deliveries
 from kpibatch.config import Settings
 from kpibatch.deliver.service import after_run, prepare
-from kpibatch.pipeline import EXIT_FAILURE, EXIT_LOCKED, EXIT_MAIL
+from kpibatch.errors import ExitCode, UsageError
 from kpibatch.text import counted
 
 
@@ -125,19 +124,13 @@ def handle(args: argparse.Namespace, out: TextIO) -> int:
     email = settings.email_enabled or args.dry_run
     for warning in prepare(settings, email=email, dry_run=args.dry_run):
         print(warning, file=out)
-    try:
-        # The mail step (and a dry run's .eml beside each workbook) is output too: it is written under
-        # the batch lock, so no run starting meanwhile can take its temporary files for a killed run's.
-        with batch_lock(BatchPaths.of(settings).lock):
-            report = run_inbox(settings, progress=progress_stream(args), lock_held=True)
-            print_report(report, out, quiet=args.quiet)
-            return mail_step(report, settings, out, email=email, dry_run=args.dry_run, quiet=args.quiet)
-    except Locked as exc:
-        print(f"kpibatch: {exc}", file=sys.stderr)
-        return EXIT_LOCKED
-    except (ArchiveDamaged, LedgerError) as exc:
-        print(f"kpibatch: error: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
+    # The mail step (and a dry run's .eml beside each workbook) is output too: it is written under
+    # the batch lock, so no run starting meanwhile can take its temporary files for a killed run's.
+    # Locked, ArchiveDamaged and LedgerError reach the CLI, which prints them with their exit codes.
+    with batch_lock(BatchPaths.of(settings).lock):
+        report = run_inbox(settings, progress=progress_stream(args), lock_held=True)
+        print_report(report, out, quiet=args.quiet)
+        return mail_step(report, settings, out, email=email, dry_run=args.dry_run, quiet=args.quiet)
 
 
 def mail_step(
@@ -162,8 +155,8 @@ def mail_step(
     # An undelivered mail outranks rejected files: the report exists but nobody has it.
     if mail.failed:
         with Ledger(BatchPaths.of(settings).ledger) as ledger:
-            ledger.set_exit_code(report.run_id, EXIT_MAIL)  # what `kpibatch history --runs` shows
-        return EXIT_MAIL
+            ledger.set_exit_code(report.run_id, ExitCode.MAIL)  # what `kpibatch history --runs` shows
+        return ExitCode.MAIL
     return report.exit_code
 
 

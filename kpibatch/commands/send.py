@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from kpibatch.commands.common import UsageError, add_common, settings_from
+from kpibatch.commands.common import add_common, settings_from
 from kpibatch.deliver.service import Delivery, prepare, send_later
 from kpibatch.deliver.summary import SummaryError
-from kpibatch.pipeline import EXIT_MAIL, EXIT_OK
+from kpibatch.errors import ExitCode, UsageError
 
 
 def register(commands: Any) -> None:
@@ -68,7 +68,7 @@ def handle(args: argparse.Namespace, out: TextIO) -> int:
     if not deliveries:
         print("ไม่มีอีเมลค้างส่ง / no pending mail", file=out)
     print_deliveries(deliveries, out)
-    return EXIT_MAIL if any(not d.ok for d in deliveries) else EXIT_OK
+    return ExitCode.MAIL if any(not d.ok for d in deliveries) else ExitCode.OK
 
 
 def print_deliveries(deliveries: Sequence[Delivery], out: TextIO) -> None:

@@ -6,9 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any, TextIO
 
-from kpibatch.commands.common import UsageError, add_common, settings_from
+from kpibatch.commands.common import add_common, settings_from
+from kpibatch.errors import ExitCode, UsageError
 from kpibatch.fsutil import write_atomic
-from kpibatch.pipeline import EXIT_OK, EXIT_REJECTED
 from kpibatch.read.submission import fiscal_year_be
 from kpibatch.template import TemplateSpec, next_round_spec, write_template
 from kpibatch.template.layout import ROUNDS
@@ -87,7 +87,7 @@ def handle(args: argparse.Namespace, out: TextIO) -> int:
             print(f"cannot take the KPIs from {args.previous.name}:", file=out)
             for problem in exc.problems:
                 print(f"  {problem.render()}", file=out)
-            return EXIT_REJECTED
+            return ExitCode.REJECTED
         if problems and not args.quiet:
             print(
                 f"{args.previous.name}: problems found while reading it "
@@ -108,4 +108,4 @@ def handle(args: argparse.Namespace, out: TextIO) -> int:
             file=out,
         )
     print(f"template: {target}", file=out)
-    return EXIT_OK
+    return ExitCode.OK

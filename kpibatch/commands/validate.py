@@ -12,14 +12,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
-from kpibatch.commands.common import UsageError, add_common, settings_from
-from kpibatch.consolidate import FileOutcome
-from kpibatch.pipeline import EXIT_FAILURE, EXIT_OK, check_files
+from kpibatch.commands.common import add_common, settings_from
+from kpibatch.errors import ExitCode, UsageError
+from kpibatch.model import FileOutcome
+from kpibatch.pipeline import check_files
 from kpibatch.problems import Problem
 from kpibatch.read.workbook import list_workbooks
 from kpibatch.text import counted
 
-EXIT_INVALID = EXIT_FAILURE
+EXIT_INVALID = ExitCode.FAILURE
 """``validate`` answers a question: 1 means "some file has an error" (as ``cmp``/``grep`` do)."""
 
 
@@ -106,4 +107,4 @@ def handle(args: argparse.Namespace, out: TextIO) -> int:
         print(json.dumps(document, ensure_ascii=False, indent=2), file=out)
     else:
         print_text(outcomes, out, quiet=args.quiet)
-    return EXIT_INVALID if any(o.errors for o in outcomes) else EXIT_OK
+    return EXIT_INVALID if any(o.errors for o in outcomes) else ExitCode.OK

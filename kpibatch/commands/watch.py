@@ -18,7 +18,7 @@ from kpibatch.batch.watch import watch
 from kpibatch.commands.common import add_common
 from kpibatch.commands.run import add_batch_options, batch_settings, mail_step, print_report, progress_stream
 from kpibatch.deliver.service import prepare
-from kpibatch.pipeline import EXIT_OK
+from kpibatch.errors import ExitCode
 
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name))
 
@@ -78,4 +78,4 @@ def handle(args: argparse.Namespace, out: TextIO) -> int:
             signal.signal(sig, handler)
     why = f" on {received[0]}" if received else ""
     print(f"kpibatch watch: stopped{why}", file=out, flush=True)
-    return EXIT_OK
+    return ExitCode.OK

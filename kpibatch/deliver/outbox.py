@@ -28,6 +28,8 @@ from types import TracebackType
 
 import filelock
 
+from kpibatch.errors import MailLocked
+
 UNSENT = "unsent"
 PENDING = "pending"
 SENT = "sent"
@@ -64,10 +66,6 @@ OLD_COLUMNS = "id, run_id, group_key, workbook, status, attempts, last_error, cr
 def lock_path(ledger: Path) -> Path:
     """The lock every sender of this ledger's mail holds for its whole mail step."""
     return ledger.with_name(ledger.name + ".mail.lock")
-
-
-class MailLocked(Exception):
-    """Another process kept the mail lock until this one's deadline."""
 
 
 @contextlib.contextmanager

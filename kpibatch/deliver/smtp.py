@@ -39,6 +39,7 @@ from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
 from kpibatch.config import ConfigError, Settings
+from kpibatch.errors import MailError
 
 if TYPE_CHECKING:  # the session's child process imports this module: only what it needs
     from kpibatch.deliver.message import Envelope
@@ -48,18 +49,6 @@ DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
 START_S = 60.0
 """How long the child process may take to start (importing the modules it needs)."""
 GO = "go"
-
-
-class MailError(Exception):
-    """The mail was not delivered. ``permanent`` errors are not retried."""
-
-    maybe_sent = False
-
-    def __init__(self, message: str, *, permanent: bool, code: int | None = None) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-        self.code = code
-        self.attempts = 0
 
 
 class MaybeSent(MailError):

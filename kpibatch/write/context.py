@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from kpibatch.consolidate import Group
-from kpibatch.model import DivisionScore
+from kpibatch.model import DivisionScore, Trend
 from kpibatch.text import thai_datetime, to_thai_digits
 from kpibatch.write.grid import Grid
 from kpibatch.write.page import setup_page
 from kpibatch.write.styles import Formats
-
-if TYPE_CHECKING:  # trend imports this module
-    from kpibatch.write.trend import Trend
 
 
 @dataclass(frozen=True)

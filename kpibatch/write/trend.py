@@ -6,12 +6,9 @@ It appears when the ledger (``kpibatch.batch``) holds an earlier round of the sa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
-from kpibatch.batch.crash import crash_point
+from kpibatch.model import Trend
 from kpibatch.write.context import ReportContext
 from kpibatch.write.grid import Grid
 from kpibatch.write.styles import SCORE_FORMAT
@@ -19,20 +16,6 @@ from kpibatch.write.styles import SCORE_FORMAT
 TREND_SHEET = "แนวโน้ม"
 CHART_MAX_DIVISIONS = 12
 """More lines than this make a chart nobody can read; the table alone is printed then."""
-
-
-@dataclass(frozen=True)
-class TrendRow:
-    division: str
-    totals: Mapping[int, Decimal | None]
-    """Round -> the division's total in it (None: submitted but nothing assessed; absent: not submitted)."""
-
-
-@dataclass(frozen=True)
-class Trend:
-    fiscal_year: int
-    rounds: tuple[int, ...]
-    rows: tuple[TrendRow, ...]
 
 
 class TrendSheet:
@@ -77,7 +60,6 @@ def write_trend(ctx: ReportContext, name: str, trend: Trend) -> Any:
         else:
             grid.text(row, last_col, "-", centred)
         row += 1
-    crash_point("writing")
     if 0 < len(trend.rows) <= CHART_MAX_DIVISIONS:
         _chart(ctx, ws, name, trend)
     ctx.finish(grid, heading_rows=(2, 2), freeze=(3, 1), landscape=True)
