@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from kpibatch.score.methods import METHODS as SCORING_METHODS
 from kpibatch.text import normalize_label
 
 CONTRACT_VERSION = 1
@@ -58,8 +57,11 @@ REALLOCATION_COLUMNS: Mapping[str, tuple[str, ...]] = {
 }
 REQUIRED_REALLOCATION_COLUMNS = ("from", "to", "weight")
 
-METHODS: Mapping[str, tuple[str, ...]] = {name: method.aliases for name, method in SCORING_METHODS.items()}
-"""The method column's labels, from the scoring methods' registry (``kpibatch.score.methods``)."""
+METHODS: Mapping[str, tuple[str, ...]] = {
+    "threshold": ("threshold", "เกณฑ์", "เทียบเกณฑ์", "ช่วงคะแนน", "linear"),
+    "milestone": ("milestone", "ขั้นตอน", "ระดับขั้น", "ระดับขั้นของความสำเร็จ", "ระดับขั้นความสำเร็จ"),
+    "score": ("score", "คะแนน", "ค่าคะแนน"),
+}
 
 DIRECTIONS: Mapping[str, tuple[str, ...]] = {
     "higher": ("higher", "higher is better", "มาก", "มากดี", "ยิ่งมากยิ่งดี", "สูง", "↑"),

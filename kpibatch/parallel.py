@@ -43,7 +43,7 @@ from typing import Any
 
 from pebble import ProcessExpired, ProcessPool
 
-from kpibatch.check import check_file
+from kpibatch.checking import check_file
 from kpibatch.config import ConfigError
 from kpibatch.model import FileOutcome
 from kpibatch.problems import CheckCrashed, CheckTimedOut, FileUnreadable, Problem

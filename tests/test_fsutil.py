@@ -189,7 +189,8 @@ def test_outputs_get_the_mode_any_new_file_gets_under_the_umask(tmp_path: Path, 
         p.relative_to(out).as_posix(): p.stat().st_mode & 0o777
         for p in out.rglob("*")
         # the submitted workbooks keep the mode they came with, moved or copied
-        if p.is_file() and not (p.suffix == ".xlsx" and {"archive", "rejected"} & set(p.parts))
+        if p.is_file()
+        and not (p.suffix == ".xlsx" and {"archive", "rejected"} & set(p.parts))
         # lock files are filelock's (its mode depends on its version), not outputs anyone reads
         and p.suffix != ".lock"
     }

@@ -11,7 +11,7 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-from kpibatch.check import check_file
+from kpibatch.checking import check_file
 from kpibatch.config import load_settings
 from kpibatch.consolidate import Group, consolidate
 from kpibatch.model import DivisionScore, FileOutcome, KpiScore, SourceFile, Submission

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from kpibatch.batch.paths import BatchPaths
-from kpibatch.commands.common import UsageError, add_common, settings_from
+from kpibatch.commands.common import add_common, settings_from
 from kpibatch.commands.history import BUDDHIST_ERA_OFFSET
+from kpibatch.errors import ExitCode, UsageError
 from kpibatch.fsutil import write_atomic
-from kpibatch.pipeline import EXIT_OK
 from kpibatch.text import counted
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -95,4 +95,4 @@ def handle(args: argparse.Namespace, out: TextIO) -> int:
             f"{counted(len(rows), 'row')} ({counted(len(divisions), 'submission')}) written to {target}",
             file=out,
         )
-    return EXIT_OK
+    return ExitCode.OK

@@ -1,8 +1,9 @@
 """Scoring methods for one KPI: ``threshold``, ``milestone`` and ``score``, in one registry.
 
-``METHODS`` lists each method once: its name, the labels a workbook may write for it (the template
-contract reads them), its Thai name in the report, the check of its inputs (``validate`` reports what
-it finds) and its scoring function. Another method is one more ``Method`` in that list.
+``METHODS`` lists each method once: its name, the labels a workbook may write for it, its Thai name in
+the report, the check of its inputs (``validate`` reports what it finds) and its scoring function.
+Another method is one more ``Method`` in that list, and its labels one more line of the template
+contract (``contract.METHODS``, which the reader below this stage matches labels with).
 
 ``threshold`` is piecewise-linear through the defined (level, value) points, as the KPI manual's
 "ช่วงปรับเกณฑ์การให้คะแนน" describes: between two consecutive defined levels k < m a result scores
@@ -18,6 +19,7 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 
+from kpibatch import contract
 from kpibatch.model import KpiRow
 from kpibatch.problems import LevelsMissing, Problem, ResultOutOfRange
 from kpibatch.score.rounding import q4
@@ -158,19 +160,19 @@ METHODS: Mapping[str, Method] = {
     for method in (
         Method(
             "threshold",
-            ("threshold", "เกณฑ์", "เทียบเกณฑ์", "ช่วงคะแนน", "linear"),
+            contract.METHODS["threshold"],
             "เทียบเกณฑ์",
             _check_levels,
             _threshold,
         ),
         Method(
             "milestone",
-            ("milestone", "ขั้นตอน", "ระดับขั้น", "ระดับขั้นของความสำเร็จ", "ระดับขั้นความสำเร็จ"),
+            contract.METHODS["milestone"],
             "ระดับขั้น",
             _check_level_result,
             _level,
         ),
-        Method("score", ("score", "คะแนน", "ค่าคะแนน"), "คะแนน", _check_level_result, _level),
+        Method("score", contract.METHODS["score"], "คะแนน", _check_level_result, _level),
     )
 }
 
