@@ -1,6 +1,6 @@
 """One submission walked through the stages, each consuming the previous stage's model and returning its own.
 
-read -> validate -> score -> consolidate -> write; ``check.check_file`` (what the workers run) is the
+read -> validate -> score -> consolidate -> write; ``checking.check_file`` (what the workers run) is the
 first three in one call and gives the same outcome.
 """
 
