@@ -164,8 +164,10 @@ class OverviewRow:
 def overview_rows(group: Group) -> list[OverviewRow]:
     """One row per division, in the group's order: total, rank, KPIs assessed and not, weakest KPI.
 
-    Plain Python rather than a pandas frame: a group has at most a few thousand divisions, and
-    importing pandas alone costs a run more than half a second, several times what these few loops do.
+    Plain Python rather than a pandas frame: importing pandas alone costs a run more than half a
+    second, several times what these few loops do (docs/decisions/0004-decimal-scoring-and-pandas.md).
+    ``kpibatch.frames.division_frame`` is the same table as a frame, for the library and the export;
+    tests/test_frames.py holds the two equal.
     """
     ranks = competition_ranks([score.total for score in group.divisions])
     rows = []
@@ -226,7 +228,8 @@ def comparison_cells(group: Group) -> list[ComparisonCell]:
     A KPI is shared when several divisions have the same code and the same name (compared without
     case or spaces: ``แนวทาง แก้ไข`` and ``แนวทางแก้ไข`` are one KPI); ``key`` identifies it.
     ``score`` is None and ``status`` the division's status text when the KPI is not assessed there.
-    Cells follow the KPIs' natural code order, then the group's division order.
+    Cells follow the KPIs' natural code order, then the group's division order. The same cells as
+    a pandas matrix: ``kpibatch.frames.comparison_matrix`` (tests/test_frames.py holds them equal).
     """
     # Each KPI's cells in division order as they are met, so only the KPIs are sorted, not every cell.
     by_kpi: dict[str, list[tuple[str, KpiScore]]] = {}

@@ -1,6 +1,6 @@
 """Check many workbooks at once: a pool of worker processes, or a Dask cluster, results in input order.
 
-Reading, validating and scoring a file (``check.check_file``) is independent of every other file,
+Reading, validating and scoring a file (``checking.check_file``) is independent of every other file,
 so it runs in worker processes while the main process only collects what they return. Three
 properties matter more than raw speed:
 
@@ -43,7 +43,7 @@ from typing import Any
 
 from pebble import ProcessExpired, ProcessPool
 
-from kpibatch.check import check_file
+from kpibatch.checking import check_file
 from kpibatch.config import ConfigError
 from kpibatch.model import FileOutcome
 from kpibatch.problems import CheckCrashed, CheckTimedOut, FileUnreadable, Problem

@@ -1,6 +1,6 @@
 """The run, top to bottom: check (read -> validate -> score) -> consolidate -> write each group.
 
-``orchestrate`` is the one orchestrator: it checks every file (``kpibatch.check.check_file``, in
+``orchestrate`` is the one orchestrator: it checks every file (``kpibatch.checking.check_file``, in
 workers), hands each outcome on as it arrives, groups the outcomes by (fiscal year, round) and writes
 each group's workbook, results.json and report.html. ``run_batch`` is it with nothing around (files
 in, reports out, nothing moved); the drop-folder run (``kpibatch.batch.runner``) adds claiming,
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from kpibatch import parallel
-from kpibatch.check import check_file
+from kpibatch.checking import check_file
 from kpibatch.config import Scoring, Settings
 from kpibatch.consolidate import Group, consolidate
 from kpibatch.deadlines import write_group_standings

@@ -13,7 +13,6 @@ from kpibatch.model import KpiRow, Submission
 from kpibatch.problems import (
     CodeDuplicate,
     DirectionMismatch,
-    LevelsMissing,
     LevelsNotMonotone,
     MethodMissing,
     NameMissing,
@@ -25,14 +24,13 @@ from kpibatch.problems import (
     ReallocationTooMuch,
     ReallocationUnknownCode,
     ReallocationWeightInvalid,
-    ResultOutOfRange,
     ResultsEmpty,
     WeightMissing,
     WeightNegative,
     WeightSum,
 )
 from kpibatch.score import hierarchy, reallocation
-from kpibatch.score.methods import effective_method, levels_descend, monotonicity_break
+from kpibatch.score.methods import check_inputs, effective_method, levels_descend, monotonicity_break
 
 WEIGHT_TOTAL = Decimal(100)
 WEIGHT_TOLERANCE = Decimal("0.01")
@@ -140,18 +138,9 @@ def _check_criteria(row: KpiRow, is_assessed: bool, add: object) -> None:
         return
     if method is None:
         add(MethodMissing, row.cells.get("method", row.cells.get("code", "")), kpi=row.code)
-    elif method == "threshold" and not row.has_levels:
-        add(LevelsMissing, row.cells.get("level1", row.cells.get("code", "")), kpi=row.code)
-    elif method in ("milestone", "score"):
-        for column, value in (("result", row.result), ("verified_result", row.verified_result)):
-            if value is not None and not Decimal(0) <= value <= Decimal(5):
-                add(
-                    ResultOutOfRange,
-                    row.cells.get(column, ""),
-                    kpi=row.code,
-                    value=_fmt(value),
-                    method=method,
-                )
+    else:
+        for kind, cell, params in check_inputs(row, method):  # each method's own check (score.methods)
+            add(kind, cell, **params)
 
 
 def _check_reallocations(

@@ -1,6 +1,6 @@
 """One submission walked through the stages, each consuming the previous stage's model and returning its own.
 
-read -> validate -> score -> consolidate -> write; ``check.check_file`` (what the workers run) is the
+read -> validate -> score -> consolidate -> write; ``checking.check_file`` (what the workers run) is the
 first three in one call and gives the same outcome.
 """
 
@@ -11,7 +11,7 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-from kpibatch.check import check_file
+from kpibatch.checking import check_file
 from kpibatch.config import load_settings
 from kpibatch.consolidate import Group, consolidate
 from kpibatch.model import DivisionScore, FileOutcome, KpiScore, SourceFile, Submission

@@ -1,4 +1,9 @@
-"""Scoring methods for one KPI: ``threshold``, ``milestone`` and ``score``.
+"""Scoring methods for one KPI: ``threshold``, ``milestone`` and ``score``, in one registry.
+
+``METHODS`` lists each method once: its name, the labels a workbook may write for it, its Thai name in
+the report, the check of its inputs (``validate`` reports what it finds) and its scoring function.
+Another method is one more ``Method`` in that list, and its labels one more line of the template
+contract (``contract.METHODS``, which the reader below this stage matches labels with).
 
 ``threshold`` is piecewise-linear through the defined (level, value) points, as the KPI manual's
 "ช่วงปรับเกณฑ์การให้คะแนน" describes: between two consecutive defined levels k < m a result scores
@@ -8,10 +13,15 @@ gap; descending values mean lower is better.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from itertools import pairwise
+from typing import Any
 
+from kpibatch import contract
+from kpibatch.model import KpiRow
+from kpibatch.problems import LevelsMissing, Problem, ResultOutOfRange
 from kpibatch.score.rounding import q4
 
 MAX_SCORE = Decimal(5)
@@ -101,6 +111,77 @@ def level_score(result: Decimal) -> Decimal:
     return result
 
 
+InputProblem = tuple[type[Problem], str, dict[str, Any]]
+"""What a method's check found: the kind of problem, the cell it names, its parameters."""
+
+
+@dataclass(frozen=True)
+class Method:
+    """One scoring method: how workbooks name it, how its inputs are checked, how it scores."""
+
+    name: str
+    aliases: tuple[str, ...]
+    """Labels a workbook's method column may hold (matched without case or spaces)."""
+    label_th: str
+    """The method's name on the report's division sheets."""
+    check: Callable[[KpiRow, str], list[InputProblem]]
+    """Problems with an assessed row's inputs for this method (``validate`` reports them)."""
+    score: Callable[[Decimal, Sequence[Decimal | None], bool | None, Decimal], Decimal]
+    """(result, levels, lower_is_better, floor) -> the unrounded score."""
+
+
+def _check_levels(row: KpiRow, method: str) -> list[InputProblem]:
+    if row.has_levels:
+        return []
+    return [(LevelsMissing, row.cells.get("level1", row.cells.get("code", "")), {"kpi": row.code})]
+
+
+def _check_level_result(row: KpiRow, method: str) -> list[InputProblem]:
+    found: list[InputProblem] = []
+    for column, value in (("result", row.result), ("verified_result", row.verified_result)):
+        if value is not None and not Decimal(0) <= value <= MAX_SCORE:
+            params = {"kpi": row.code, "value": format(value.normalize(), "f"), "method": method}
+            found.append((ResultOutOfRange, row.cells.get(column, ""), params))
+    return found
+
+
+def _threshold(
+    result: Decimal, levels: Sequence[Decimal | None], lower: bool | None, floor: Decimal
+) -> Decimal:
+    return threshold_score(result, levels, lower_is_better=lower, floor=floor)
+
+
+def _level(result: Decimal, levels: Sequence[Decimal | None], lower: bool | None, floor: Decimal) -> Decimal:
+    return level_score(result)
+
+
+METHODS: Mapping[str, Method] = {
+    method.name: method
+    for method in (
+        Method(
+            "threshold",
+            contract.METHODS["threshold"],
+            "เทียบเกณฑ์",
+            _check_levels,
+            _threshold,
+        ),
+        Method(
+            "milestone",
+            contract.METHODS["milestone"],
+            "ระดับขั้น",
+            _check_level_result,
+            _level,
+        ),
+        Method("score", contract.METHODS["score"], "คะแนน", _check_level_result, _level),
+    )
+}
+
+
+def check_inputs(row: KpiRow, method: str) -> list[InputProblem]:
+    """What the method's own check finds in an assessed row."""
+    return METHODS[method].check(row, method)
+
+
 def score_kpi(
     method: str,
     result: Decimal,
@@ -110,11 +191,10 @@ def score_kpi(
     floor: Decimal = Decimal(0),
 ) -> Decimal:
     """Score one assessed leaf KPI, rounded half-up to 4 places."""
-    if method == "threshold":
-        return q4(threshold_score(result, levels, lower_is_better=lower_is_better, floor=floor))
-    if method in ("milestone", "score"):
-        return q4(level_score(result))
-    raise ValueError(f"unknown method {method!r}")
+    found = METHODS.get(method)
+    if found is None:
+        raise ValueError(f"unknown method {method!r}")
+    return q4(found.score(result, levels, lower_is_better, floor))
 
 
 def effective_method(method: str | None, levels: Sequence[Decimal | None]) -> str | None:

@@ -16,6 +16,7 @@ from typing import Any
 from kpibatch.contract import LEVELS
 from kpibatch.model import DivisionScore, KpiScore
 from kpibatch.problems import Problem
+from kpibatch.score.methods import METHODS
 from kpibatch.score.rounding import q4
 from kpibatch.write import widths
 from kpibatch.write.context import DivisionPage, ReportContext
@@ -49,7 +50,7 @@ HEADINGS = {
     "warnings": "คำเตือน",
     "note": "หมายเหตุ",
 }
-METHOD_TH = {"threshold": "เทียบเกณฑ์", "milestone": "ระดับขั้น", "score": "คะแนน"}
+METHOD_TH = {name: method.label_th for name, method in METHODS.items()}
 LONG_TEXT_WIDTH = 45.0
 KEEP_WITH_TOTAL = 3
 """KPI rows printed on the total's page when the table must split: a total never starts a page alone."""
