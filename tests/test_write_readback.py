@@ -23,6 +23,8 @@ from conftest import EXAMPLES, GOLDEN
 from readback import readback
 from write_helpers import run_report, zip_names
 
+import kpibatch.write
+
 EXPECTED = GOLDEN / "readback_main_a85b223.json.gz"
 CASES = {
     "examples": (EXAMPLES, {}),
@@ -48,13 +50,20 @@ def _differences(expected: Any, got: Any, where: str = "") -> list[str]:
     return [] if expected == got else [f"{where}: {expected!r} != {got!r}"]
 
 
+@pytest.mark.parametrize("row_by_row", [True, False], ids=["row_by_row", "in_memory"])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_the_workbook_reads_back_as_before(case: str, tmp_path: Path) -> None:
+def test_the_workbook_reads_back_as_before(
+    case: str, row_by_row: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Row by row is what a large report gets (``ROW_BY_ROW_FROM`` divisions and more)."""
+    if row_by_row:
+        monkeypatch.setattr(kpibatch.write, "ROW_BY_ROW_FROM", 0)
     source, settings = CASES[case]
     shutil.copytree(source, tmp_path / "inbox")
     _, path = run_report(tmp_path / "inbox", tmp_path / "out", **settings)
     got = json.loads(json.dumps(readback(path)))  # tuples as lists, as stored
-    assert "xl/sharedStrings.xml" not in zip_names(path)  # written row by row: strings inline
+    # written row by row, the strings are inline, not in a shared table
+    assert ("xl/sharedStrings.xml" not in zip_names(path)) == row_by_row
     if os.environ.get("KPIBATCH_WRITE_READBACK"):
         stored = _stored() if EXPECTED.exists() else {}
         stored[case] = got

@@ -39,12 +39,12 @@ WORKBOOK_OPTIONS = {
     "constant_memory": False,
 }
 """Options of every workbook kpibatch writes (the division template's writer uses them too)."""
-REPORT_OPTIONS = {
-    **WORKBOOK_OPTIONS,
-    # Row by row (``grid.Grid`` writes each sheet's rows in order): xlsxwriter otherwise keeps every
-    # sheet's cells and every string in memory until ``close``, which grows with the divisions.
-    "constant_memory": True,
-}
+ROW_BY_ROW_FROM = 2000
+"""From this many divisions the report is written row by row (xlsxwriter's ``constant_memory``;
+``grid.Grid`` writes each sheet's rows in order). xlsxwriter otherwise keeps every sheet's cells and
+strings in memory until ``close``, which grows with the divisions; row by row costs a temporary file
+per sheet instead, so a smaller report is zipped from memory (``in_memory``), which is faster. Both
+read back the same (tests/test_write_readback.py)."""
 SPARE_FILES = 64
 """Files the process may still need to open beside one per worksheet (inputs, logs, the zip)."""
 WINDOWS_FILES = 8000
@@ -97,7 +97,8 @@ def write_report(
     sheets: Sequence[SheetWriter] = DEFAULT_SHEETS,
 ) -> Path:
     sheets_count = len(group.divisions) + sum(len(sheet.fixed_names) for sheet in sheets)
-    options = {**REPORT_OPTIONS, "constant_memory": allow_open_files(sheets_count + SPARE_FILES)}
+    row_by_row = len(group.divisions) >= ROW_BY_ROW_FROM and allow_open_files(sheets_count + SPARE_FILES)
+    options = {**WORKBOOK_OPTIONS, "constant_memory": row_by_row, "in_memory": not row_by_row}
     workbook = safe_workbook(str(path), options)
     workbook.set_properties(
         {
