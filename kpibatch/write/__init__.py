@@ -15,6 +15,11 @@ import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
+try:
+    import resource
+except ImportError:  # Windows: no per-process limit to raise
+    resource = None  # type: ignore[assignment]
+
 from kpibatch.config import ReportStyle
 from kpibatch.consolidate import Group
 from kpibatch.safety import safe_workbook
@@ -31,15 +36,19 @@ WORKBOOK_OPTIONS = {
     "strings_to_formulas": False,
     "strings_to_urls": False,
     "strings_to_numbers": False,
-    # not row by row: the overview merges several cells down from one row, which xlsxwriter's
-    # constant_memory mode cannot write (the second merge would start in a row already written)
     "constant_memory": False,
 }
-IN_MEMORY_SHEETS = 2000
-"""Up to this many divisions, the workbook's parts are zipped from memory (xlsxwriter's documented
-``in_memory`` option). xlsxwriter otherwise writes every part it makes (a file per sheet) to a
-temporary file first, which costs time for each sheet; but in memory the parts wait until the zip is
-written, so a larger report goes through files."""
+"""Options of every workbook kpibatch writes (the division template's writer uses them too)."""
+ROW_BY_ROW_FROM = 2000
+"""From this many divisions the report is written row by row (xlsxwriter's ``constant_memory``;
+``grid.Grid`` writes each sheet's rows in order). xlsxwriter otherwise keeps every sheet's cells and
+strings in memory until ``close``, which grows with the divisions; row by row costs a temporary file
+per sheet instead, so a smaller report is zipped from memory (``in_memory``), which is faster. Both
+read back the same (tests/test_write_readback.py)."""
+SPARE_FILES = 64
+"""Files the process may still need to open beside one per worksheet (inputs, logs, the zip)."""
+WINDOWS_FILES = 8000
+"""Open files a process can count on where ``resource`` is missing (the C runtime allows 8,192)."""
 DEFAULT_SHEETS: tuple[SheetWriter, ...] = (
     OverviewSheet(),
     DivisionSheets(),
@@ -47,6 +56,23 @@ DEFAULT_SHEETS: tuple[SheetWriter, ...] = (
     TrendSheet(),
     IssuesSheet(),
 )
+
+
+def allow_open_files(count: int) -> bool:
+    """Whether this process may hold ``count`` files open, raising its soft limit when it must.
+
+    In ``constant_memory`` mode xlsxwriter keeps one temporary file open per worksheet until
+    ``close``; where the hard limit is too low for that, the workbook is written in memory instead.
+    """
+    if resource is None:
+        return count <= WINDOWS_FILES
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= count:
+        return True
+    if hard != resource.RLIM_INFINITY and hard < count:
+        return False
+    resource.setrlimit(resource.RLIMIT_NOFILE, (count, hard))
+    return True
 
 
 def report_filename(group: Group) -> str:
@@ -70,7 +96,9 @@ def write_report(
     trend: Trend | None = None,
     sheets: Sequence[SheetWriter] = DEFAULT_SHEETS,
 ) -> Path:
-    options = {**WORKBOOK_OPTIONS, "in_memory": len(group.divisions) <= IN_MEMORY_SHEETS}
+    sheets_count = len(group.divisions) + sum(len(sheet.fixed_names) for sheet in sheets)
+    row_by_row = len(group.divisions) >= ROW_BY_ROW_FROM and allow_open_files(sheets_count + SPARE_FILES)
+    options = {**WORKBOOK_OPTIONS, "constant_memory": row_by_row, "in_memory": not row_by_row}
     workbook = safe_workbook(str(path), options)
     workbook.set_properties(
         {

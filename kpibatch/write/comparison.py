@@ -122,7 +122,7 @@ def write_comparison(ctx: ReportContext, name: str) -> Any:
             else:
                 grid.text(row, col, NOT_ASSESSED, status_format)
                 if cell.status:
-                    ws.write_comment(row, col, cell.status, {"font_name": f.font_name, "font_size": 12})
+                    grid.comment(row, col, cell.status, {"font_name": f.font_name, "font_size": 12})
         row += 1
     ws.conditional_format(FIRST_ROW, 1, row - 1, len(kpis), COLOUR_SCALE)
     last_matrix_row = row - 1
