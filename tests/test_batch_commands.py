@@ -155,8 +155,9 @@ def test_a_run_that_waits_for_files_being_copied_says_so_on_the_terminal(tmp_pat
     settings = settings_for(tmp_path)
     for name in ("a", "b"):
         division_book(settings.inbox / f"{name}.xlsx", f"กอง{name}")  # written just now: still fresh
-    drawn = run_on_a_terminal(settings, "--stability-delay", "1")  # the later option wins
-    assert "waiting up to 1 s for 2 files still being written" in drawn
+    # the later option wins; 5 s, so the files are still fresh when a busy machine has started the CLI
+    drawn = run_on_a_terminal(settings, "--stability-delay", "5")
+    assert "waiting up to 5 s for 2 files still being written" in drawn
     assert len(list((settings.out / "archive").rglob("*.xlsx"))) == 2  # and then took them
 
 
