@@ -11,10 +11,8 @@ import argparse
 from pathlib import Path
 from typing import Any, TextIO
 
-from kpibatch.batch.paths import BatchPaths
-from kpibatch.commands.common import add_common, settings_from
-from kpibatch.commands.history import BUDDHIST_ERA_OFFSET
-from kpibatch.errors import ExitCode, UsageError
+from kpibatch.commands.common import add_common, buddhist_year, existing_ledger, settings_from
+from kpibatch.errors import ExitCode
 from kpibatch.fsutil import write_atomic
 from kpibatch.text import counted
 
@@ -72,12 +70,8 @@ def handle(args: argparse.Namespace, out: TextIO) -> int:
     from kpibatch.loading import frames_of, ledger_records
 
     settings = settings_from(args, out=args.output_dir, ledger=args.ledger)
-    path = BatchPaths.of(settings).ledger
-    if not path.is_file():
-        raise UsageError(f"no ledger at {path}: no batch has run with this output folder yet")
-    year = args.fiscal_year
-    if year is not None and year < 2400:  # a Common-era year, as workbooks may also say
-        year += BUDDHIST_ERA_OFFSET
+    path = existing_ledger(settings)
+    year = buddhist_year(args.fiscal_year)
     results = frames_of(ledger_records(path, year, args.round, args.division))
     divisions = results.divisions.set_index("submission_id")
     rows = results.kpis.copy()

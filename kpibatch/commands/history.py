@@ -9,12 +9,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from kpibatch.batch.ledger import Ledger, RunRow, SubmissionRow
-from kpibatch.batch.paths import BatchPaths
-from kpibatch.commands.common import add_common, settings_from
-from kpibatch.errors import ExitCode, UsageError
+from kpibatch.commands.common import add_common, buddhist_year, existing_ledger, settings_from
+from kpibatch.errors import ExitCode
 from kpibatch.text import counted, division_key
-
-BUDDHIST_ERA_OFFSET = 543
 
 
 def register(commands: Any) -> None:
@@ -39,12 +36,8 @@ def register(commands: Any) -> None:
 
 def handle(args: argparse.Namespace, out: TextIO) -> int:
     settings = settings_from(args, out=args.out, ledger=args.ledger)
-    path = BatchPaths.of(settings).ledger
-    if not path.is_file():
-        raise UsageError(f"no ledger at {path}: no batch has run with this output folder yet")
-    year = args.fiscal_year
-    if year is not None and year < 2400:  # a Common-era year, as workbooks may also say
-        year += BUDDHIST_ERA_OFFSET
+    path = existing_ledger(settings)
+    year = buddhist_year(args.fiscal_year)
     with Ledger(path) as ledger:
         submissions = ledger.submissions(year, args.round)
         if args.division:
