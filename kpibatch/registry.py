@@ -25,6 +25,7 @@ import python_calamine
 from kpibatch.config import ConfigError, Settings
 from kpibatch.model import FileOutcome
 from kpibatch.problems import DivisionUnknown, DivisionUnknownRejected
+from kpibatch.read.submission import column_letter
 from kpibatch.text import division_key
 
 log = logging.getLogger("kpibatch.registry")
@@ -120,15 +121,6 @@ def _as_list(value: Any) -> tuple[str, ...]:
     if isinstance(value, Iterable):
         return tuple(str(v).strip() for v in value if str(v).strip())
     return (str(value).strip(),) if str(value).strip() else ()
-
-
-def _column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def build(entries: list[tuple[dict[str, Any], Mapping[str, str]]], source: str) -> Registry:
@@ -245,7 +237,7 @@ def parse_xlsx(path: Path) -> Registry:
         if not any(str(v).strip() for v in row):
             continue
         values = {c: (row[i] if i < len(row) else "") for c, i in index.items()}
-        where = {c: f"{_column_letter(i)}{number}" for c, i in index.items()}
+        where = {c: f"{column_letter(i)}{number}" for c, i in index.items()}
         where[""] = where["name"]
         entries.append((values, where))
     return build(entries, str(path))
