@@ -29,6 +29,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
+import socket
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
@@ -303,7 +305,18 @@ class Ledger:
 
     # --- runs ------------------------------------------------------------------------------------
 
-    def start_run(self, *, command: str, pid: int, host: str, inbox: str, started: dt.datetime) -> int:
+    def start_run(
+        self,
+        *,
+        command: str,
+        inbox: str,
+        started: dt.datetime,
+        pid: int | None = None,
+        host: str | None = None,
+    ) -> int:
+        """Record a run starting; ``pid`` and ``host`` default to this process and this machine."""
+        pid = os.getpid() if pid is None else pid
+        host = socket.gethostname() if host is None else host
         with self.transaction() as db:
             cur = db.execute(
                 "INSERT INTO runs (started_at, command, pid, host, inbox) VALUES (?, ?, ?, ?, ?)",

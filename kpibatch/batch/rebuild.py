@@ -17,7 +17,6 @@ import json
 import os
 import re
 import shutil
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -248,8 +247,6 @@ def rebuild_ledger(settings: Settings) -> Rebuilt:
     with Ledger(paths.ledger) as ledger:
         run_id = ledger.start_run(
             command=REBUILD_COMMAND,
-            pid=os.getpid(),
-            host=socket.gethostname(),
             inbox=str(paths.inbox),
             started=started,
         )

@@ -25,8 +25,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
-import socket
 import sqlite3
 import time
 from collections.abc import Callable
@@ -219,8 +217,6 @@ def _run_with_ledger(
         started = utc_now()
         run_id = ledger.start_run(
             command=command,
-            pid=os.getpid(),
-            host=socket.gethostname(),
             inbox=str(paths.inbox),
             started=started,
         )
