@@ -3,7 +3,9 @@
 ``[deadlines] "2569-6" = 2026-04-10`` in ``kpibatch.toml`` (the year in B.E. or C.E., the round 6, 9
 or 12; the date a TOML date or ``YYYY-MM-DD`` text). A submission on or before the deadline day (local
 time) is on time; after it, late with its date; a registry division with no accepted submission is
-missing. Pure: no I/O.
+missing. A submission's time is when the ledger received it, for a run that keeps one, else its
+file's modification time. The standings go to ``deadlines.json`` beside the workbook (for
+``report.html`` and the mail) and to the workbook's overview sheet.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -137,26 +139,30 @@ def deadline_for(settings: Settings, fiscal_year: int, round_: int) -> dt.date |
     return parse_deadlines(settings.deadlines).get((fiscal_year, round_))
 
 
-def group_standings(group: Group, settings: Settings) -> list[DivisionStanding]:
+def group_standings(
+    group: Group, settings: Settings, received: Mapping[str, dt.datetime] | None = None
+) -> list[DivisionStanding]:
     """The standings of a group's round, or none when the settings give it no deadline.
 
-    The divisions are the registry's (else ``expected_divisions``, else those that submitted); a
-    submission's time is its file's modification time as received (the archive keeps it).
+    The divisions are the registry's (else ``expected_divisions``, else those that submitted). A
+    submission's time is when the ledger received it, ``received`` (by ``division_key``), given by a
+    run with a ledger; without one (``run_batch``) it is its file's modification time.
     """
     deadline = deadline_for(settings, group.fiscal_year, group.round)
     if deadline is None:
         return []
+    by_key = received or {}
     submitted = {
-        score.division: dt.datetime.fromtimestamp(score.submission.source.mtime).astimezone()
+        score.division: by_key.get(division_key(score.division))
+        or dt.datetime.fromtimestamp(score.submission.source.mtime).astimezone()
         for score in group.divisions
     }
     names = expected_names(settings, submitted) or tuple(submitted)
     return standings(names, submitted, deadline)
 
 
-def write_group_standings(group: Group, folder: Path, settings: Settings) -> Path | None:
-    """Write ``deadlines.json`` beside the group's workbook (or remove a stale one)."""
-    found = group_standings(group, settings)
+def write_standings(found: Sequence[DivisionStanding], folder: Path) -> Path | None:
+    """Write ``deadlines.json`` beside the group's workbook (or remove a stale one when none)."""
     target = folder / STANDINGS_FILE
     if not found:
         with contextlib.suppress(FileNotFoundError):
@@ -164,6 +170,12 @@ def write_group_standings(group: Group, folder: Path, settings: Settings) -> Pat
         return None
     text = json.dumps([s.to_dict() for s in found], ensure_ascii=False, indent=2)
     return write_text_atomic(target, text)
+
+
+def write_group_standings(
+    group: Group, folder: Path, settings: Settings, received: Mapping[str, dt.datetime] | None = None
+) -> Path | None:
+    return write_standings(group_standings(group, settings, received), folder)
 
 
 def read_standings(folder: Path) -> tuple[DivisionStanding, ...]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -22,7 +22,7 @@ from kpibatch import parallel
 from kpibatch.checking import check_file
 from kpibatch.config import Scoring, Settings
 from kpibatch.consolidate import Group, consolidate
-from kpibatch.deadlines import write_group_standings
+from kpibatch.deadlines import group_standings, write_standings
 from kpibatch.deliver.report import write_report_html
 from kpibatch.errors import ConfigError, ExitCode
 from kpibatch.fsutil import sweep_temp_files, write_atomic
@@ -86,24 +86,29 @@ def write_group(
     trend: Trend | None = None,
     *,
     checkpoint: Callable[[str], None] | None = None,
+    received: Mapping[str, dt.datetime] | None = None,
 ) -> GroupOutput:
     """Write one group's workbook, results.json and report.html atomically into ``out/<year>-r<round>/``.
+
+    ``received``: when the ledger received each division's submission (by ``division_key``), which the
+    standings against a deadline go by; without it they go by the files' modification times.
 
     ``checkpoint("writing")`` is called with the new workbook in its temporary file, not yet in
     place: the batch's crash tests kill the run there (``kpibatch.batch.crash``).
     """
     folder = out / group.key
     folder.mkdir(parents=True, exist_ok=True)
+    found = group_standings(group, settings, received)  # issue 16: on time, late or missing
 
     def workbook_into(tmp: Path) -> None:
-        write_report(group, tmp, settings.style, generated_at, trend)
+        write_report(group, tmp, settings.style, generated_at, trend, standings=found)
         if checkpoint is not None:
             checkpoint("writing")
 
     workbook = write_atomic(folder / report_filename(group), workbook_into)
     data = group_dict(group, generated_at)
     results = write_atomic(folder / "results.json", lambda tmp: write_results(tmp, data))
-    write_group_standings(group, folder, settings)  # issue 16: deadlines.json, read by the report
+    write_standings(found, folder)  # deadlines.json, read by report.html and the mail
     html = write_report_html(workbook, data, settings)
     if settings.pdf:  # issue 16: the printed PDF beside the workbook
         from kpibatch.deliver.pdf import workbook_pdf

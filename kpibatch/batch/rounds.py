@@ -123,8 +123,21 @@ class RoundWriter:
                 log.warning("archived submission #%s (%s) no longer passes validation", row.id, row.file_name)
         generated_at = self.now()
         remove_scratch(self.out / group.key)  # a killed run's half-written workbook
+        # A deadline counts against when the ledger received a file, not its modification time,
+        # which the sender's machine set and a copy may keep from long before.
+        received = {
+            division_key(row.division): dt.datetime.fromisoformat(row.received_at).astimezone()
+            for row in current
+            if row.division is not None
+        }
         output = write_group(
-            group, self.out, self.settings, generated_at, self.trend(group), checkpoint=crash_point
+            group,
+            self.out,
+            self.settings,
+            generated_at,
+            self.trend(group),
+            checkpoint=crash_point,
+            received=received,
         )
         crash_point("written")
         self.ledger.save_report(

@@ -24,7 +24,7 @@ from kpibatch.config import ReportStyle
 from kpibatch.consolidate import Group
 from kpibatch.safety import safe_workbook
 from kpibatch.write.comparison import ComparisonSheet
-from kpibatch.write.context import DivisionPage, ReportContext, SheetWriter
+from kpibatch.write.context import DivisionPage, ReportContext, SheetWriter, Standing
 from kpibatch.write.division import DivisionSheets
 from kpibatch.write.issues import IssuesSheet
 from kpibatch.write.overview import OverviewSheet
@@ -95,6 +95,8 @@ def write_report(
     generated_at: dt.datetime,
     trend: Trend | None = None,
     sheets: Sequence[SheetWriter] = DEFAULT_SHEETS,
+    *,
+    standings: Sequence[Standing] = (),
 ) -> Path:
     sheets_count = len(group.divisions) + sum(len(sheet.fixed_names) for sheet in sheets)
     row_by_row = len(group.divisions) >= ROW_BY_ROW_FROM and allow_open_files(sheets_count + SPARE_FILES)
@@ -114,6 +116,7 @@ def write_report(
         generated_at=generated_at,
         thai_digits=style.thai_digits,
         trend=trend,
+        standings=tuple(standings),
     )
     ctx.pages = division_pages(group, [name for sheet in sheets for name in sheet.fixed_names])
     for sheet in sheets:

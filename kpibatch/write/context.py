@@ -19,6 +19,24 @@ from kpibatch.write.page import setup_page
 from kpibatch.write.styles import Formats
 
 
+class Standing(Protocol):
+    """A division's standing against the round's deadline (``kpibatch.deadlines.DivisionStanding``)."""
+
+    @property
+    def division(self) -> str: ...
+
+    @property
+    def standing(self) -> str:
+        """``on-time``, ``late``, ``missing`` or ``no-deadline``."""
+        ...
+
+    @property
+    def deadline(self) -> dt.date | None: ...
+
+    @property
+    def text_th(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class DivisionPage:
     """A division and the name of its sheet in this workbook."""
@@ -37,6 +55,8 @@ class ReportContext:
     pages: list[DivisionPage] = field(default_factory=list)
     trend: Trend | None = None
     """Earlier rounds of the year from the ledger (``kpibatch.batch``); None for a plain run."""
+    standings: tuple[Standing, ...] = ()
+    """Each expected division's standing when the round has a deadline (the overview shows them)."""
 
     def digits(self, text: str) -> str:
         """Text the report generates (years, codes, counts) in the digits the run asked for."""

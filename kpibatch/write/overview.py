@@ -13,6 +13,7 @@ from typing import Any
 
 from kpibatch.consolidate import FileOutcome, overview_rows
 from kpibatch.model import DivisionScore
+from kpibatch.text import division_key
 from kpibatch.write import widths
 from kpibatch.write.context import ReportContext
 from kpibatch.write.grid import Grid
@@ -23,13 +24,16 @@ NAME = "ภาพรวม"
 CHART_SHEET = "กราฟคะแนนรวม"
 TITLE = "ภาพรวมผลคะแนน ตามคำรับรองการปฏิบัติราชการ {period}"
 COLUMNS = ("division", "total", "rank", "assessed", "not_assessed", "weakest", "weakest_score", "warnings")
-COLUMN = {key: i for i, key in enumerate(COLUMNS)}
+STANDING_COLUMNS = (*COLUMNS, "standing")
+"""The table's columns when the round has a deadline: each division's standing comes last."""
+COLUMN = {key: i for i, key in enumerate(STANDING_COLUMNS)}
 # Headings over two rows: a column's own heading spans both, or a group heading sits over two columns.
 HEADINGS = {
     "division": "หน่วยงาน",
     "total": "คะแนน\nรวม",
     "rank": "อันดับ",
     "warnings": "คำ\nเตือน",
+    "standing": "การส่ง\nตามกำหนด",
 }
 GROUP_HEADINGS = (("assessed", "not_assessed", "ตัวชี้วัด"), ("weakest", "weakest_score", "ตัวชี้วัดที่คะแนนต่ำสุด"))
 SUB_HEADINGS = {
@@ -66,6 +70,8 @@ STATUS_USED = "ใช้ในรายงาน"
 STATUS_SUPERSEDED = "ถูกแทนที่ด้วยไฟล์ที่ส่งทีหลัง"
 STATUS_REJECTED = "ไม่ผ่านการตรวจ"
 ALL_EQUAL = "ทุกตัวชี้วัดได้ {score} คะแนน"
+DEADLINE_SUMMARY = " · กำหนดส่ง {deadline} · ยังไม่ส่ง {missing} หน่วยงาน"
+"""Added to the summary line when the round has a deadline (``kpibatch.deadlines``)."""
 """In the weakest-KPI column when every assessed KPI has the same score: none of them is weakest."""
 
 
@@ -85,12 +91,18 @@ def source_files(ctx: ReportContext) -> list[tuple[FileOutcome, str]]:
     return files
 
 
+def _columns(ctx: ReportContext) -> tuple[str, ...]:
+    return STANDING_COLUMNS if ctx.standings else COLUMNS
+
+
 def write_overview(ctx: ReportContext, name: str) -> Any:
     ws = ctx.workbook.add_worksheet(name)
     f = ctx.formats
     group = ctx.group
-    last_col = len(COLUMNS) - 1
+    columns = _columns(ctx)
+    last_col = len(columns) - 1
     grid = Grid(ws, _column_widths(ctx), f.font_size)
+    by_key = {division_key(s.division): s for s in ctx.standings}
 
     title = title_text(TITLE.format(period=ctx.period_text()), grid.span_width(0, last_col), f.title_size)
     grid.text(TITLE_ROW, 0, title, f.title(), last_col=last_col)
@@ -99,8 +111,12 @@ def write_overview(ctx: ReportContext, name: str) -> Any:
         f"หน่วยงาน {len(group.divisions)} แห่ง · ไฟล์ที่ได้รับ {len(files)} ไฟล์ · "
         f"ไม่ผ่านการตรวจ {len(group.rejected)} ไฟล์ · ถูกแทนที่ {len(group.superseded)} ไฟล์"
     )
+    missing = [s for s in ctx.standings if s.standing == "missing"]
+    deadline = next((s.deadline for s in ctx.standings if s.deadline is not None), None)
+    if deadline is not None:
+        summary += ctx.digits(DEADLINE_SUMMARY.format(deadline=deadline.isoformat(), missing=len(missing)))
     grid.text(SUMMARY_ROW, 0, summary, f.get(align="center", text_wrap=True), last_col=last_col)
-    _write_headings(grid, f.header())
+    _write_headings(grid, f.header(), columns)
 
     row = FIRST_ROW
     text, centre = f.text(), f.text(align="center")
@@ -122,6 +138,9 @@ def write_overview(ctx: ReportContext, name: str) -> Any:
         grid.text(row, COLUMN["weakest"], weakest, text)
         grid.number(row, COLUMN["weakest_score"], record.weakest_score, score_fmt, centre)
         grid.number(row, COLUMN["warnings"], record.warnings, int_fmt, centre)
+        if ctx.standings:
+            found = by_key.get(division_key(record.division))
+            grid.text(row, COLUMN["standing"], ctx.digits(found.text_th) if found else "-", centre)
         row += 1
     last_data = row - 1
 
@@ -129,6 +148,13 @@ def write_overview(ctx: ReportContext, name: str) -> Any:
         ws.conditional_format(FIRST_ROW, COLUMN["total"], last_data, COLUMN["total"], COLOUR_SCALE)
     else:
         grid.text(row, 0, NO_DIVISION, text, last_col=last_col)
+        row += 1
+    # Divisions expected and not submitted: under the table, outside the chart's and colours' range.
+    for standing in missing:
+        grid.text(row, COLUMN["division"], standing.division, text)
+        for key in columns[1:-1]:
+            grid.text(row, COLUMN[key], "-" if key in ("total", "rank") else "", centre)
+        grid.text(row, COLUMN["standing"], standing.text_th, centre)
         row += 1
 
     footer = row + 1
@@ -161,8 +187,10 @@ def _all_equal(score: DivisionScore) -> bool:
     return counted > 1 and len(scores) == 1
 
 
-def _write_headings(grid: Grid, header: Any) -> None:
+def _write_headings(grid: Grid, header: Any, columns: tuple[str, ...]) -> None:
     for key, heading in HEADINGS.items():
+        if key not in columns:
+            continue
         grid.tall_text(HEADING_ROW, SUB_HEADING_ROW, COLUMN[key], heading, header)
     for first, last, heading in GROUP_HEADINGS:
         grid.text(HEADING_ROW, COLUMN[first], heading, header, last_col=COLUMN[last])
@@ -250,16 +278,20 @@ def _write_footer(
 def _column_widths(ctx: ReportContext) -> list[float]:
     size = ctx.formats.font_size
     score = widths.fit_width([ctx.digits("0.0000")], size)
+    columns = _columns(ctx)
     result: dict[str, float] = {}
-    for key in COLUMNS:
+    for key in columns:
         heading = HEADINGS.get(key) or SUB_HEADINGS[key]
         result[key] = widths.fit_width(heading.split("\n"), size, bold=True, minimum=6)
+    if ctx.standings:
+        shown = [ctx.digits(s.text_th) for s in ctx.standings]
+        result["standing"] = max(result["standing"], widths.fit_width(shown, size))
     result["total"] = max(result["total"], score)
     result["weakest_score"] = max(result["weakest_score"], score)
     result["division"] = result["weakest"] = WRAPPED_WIDTH
     # on a wide enough page the two text columns take the room left over
-    room = widths.page_units(PORTRAIT_WIDTH_PX, len(COLUMNS)) - sum(result.values())
+    room = widths.page_units(PORTRAIT_WIDTH_PX, len(columns)) - sum(result.values())
     if room > 0:
         result["division"] += room / 2
         result["weakest"] += room / 2
-    return [round(result[key], 1) for key in COLUMNS]
+    return [round(result[key], 1) for key in columns]
