@@ -148,6 +148,14 @@ class Printing:
     timeout_s: float = field(metadata={"setting": "pdf_timeout_s"})
 
 
+@dataclass(frozen=True)
+class Reminders:
+    """Reminders to divisions that have not submitted (``kpibatch.deliver.reminders``)."""
+
+    days_before: tuple[int, ...] = field(metadata={"setting": "remind_days_before"})
+    how_to_submit: str = field(metadata={"setting": "remind_how_to_submit"})
+
+
 PARTS: dict[str, type] = {
     "scoring": Scoring,
     "style": ReportStyle,
@@ -159,6 +167,7 @@ PARTS: dict[str, type] = {
     "smtp": Smtp,
     "divisions": Divisions,
     "printing": Printing,
+    "remind": Reminders,
 }
 """``Settings``' parts by the name of the property that gives each; each field's ``setting`` metadata
 names the key (TOML, ``KPIBATCH_*``, option) it holds."""
@@ -271,6 +280,10 @@ class Settings:
     def printing(self) -> Printing:
         return self.part(Printing)
 
+    @property
+    def remind(self) -> Reminders:
+        return self.part(Reminders)
+
     # Limits checked before a workbook is parsed (kpibatch/read/precheck.py). A KPI workbook is a few
     # hundred kilobytes with a few hundred rows; these leave a wide margin and still keep a hostile
     # file from reaching the parsers.
@@ -303,6 +316,11 @@ class Settings:
     deadlines: dict[str, Any] = field(default_factory=dict)
     pdf: bool = False
     pdf_timeout_s: float = 300.0
+    # Reminders (issue 16): ``[remind] days_before = [3, 0]`` makes ``run`` and ``watch`` remind the
+    # divisions still missing that many days before each deadline; ``kpibatch remind`` any day.
+    remind_days_before: tuple[int, ...] = field(default=())
+    remind_how_to_submit: str = ""
+    """How a division submits (a shared folder, an address), said in every reminder."""
 
     def masked(self) -> dict[str, Any]:
         """The settings as plain values with secrets replaced by ``***``."""
@@ -332,6 +350,9 @@ def _check(settings: Settings) -> Settings:
     for name in ("smtp_connect_timeout", "smtp_timeout", "smtp_data_timeout", "mail_deadline_s"):
         if getattr(settings, name) <= 0:
             raise ConfigError(f"setting {name}: must be more than 0, not {getattr(settings, name)}")
+    if any(day < 0 for day in settings.remind_days_before):
+        days = list(settings.remind_days_before)
+        raise ConfigError(f"setting remind_days_before: days must be 0 or more, not {days}")
     if settings.log_level.upper() not in LOG_LEVELS:
         raise ConfigError(f"setting log_level: {settings.log_level!r} is not one of {', '.join(LOG_LEVELS)}")
     return settings
@@ -360,9 +381,14 @@ def _coerce(name: str, kind: Any, value: Any) -> Any:
         if kind is str:
             return str(value)
         if origin is tuple:
+            item = int if kind.__args__[0] is int else str
             if isinstance(value, str):
-                return tuple(part.strip() for part in value.split(",") if part.strip())
-            return tuple(str(v) for v in value)
+                return tuple(item(part.strip()) for part in value.split(",") if part.strip())
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                value = [value]  # days_before = 3
+            if item is int and any(isinstance(v, bool) for v in value):
+                raise ValueError(value)
+            return tuple(item(v) for v in value)
         if getattr(kind, "__args__", None) and type(None) in kind.__args__:  # Optional[X]
             if value is None or value == "":
                 return None

@@ -6,6 +6,18 @@ Each module has ``register(subparsers)`` that adds its parser and sets ``handler
 
 from __future__ import annotations
 
-from kpibatch.commands import config, divisions, export, history, ledger, run, send, template, validate, watch
+from kpibatch.commands import (
+    config,
+    divisions,
+    export,
+    history,
+    ledger,
+    remind,
+    run,
+    send,
+    template,
+    validate,
+    watch,
+)
 
-COMMANDS = [run, validate, template, send, watch, history, export, ledger, config, divisions]
+COMMANDS = [run, validate, template, send, remind, watch, history, export, ledger, config, divisions]

@@ -19,6 +19,7 @@ from kpibatch.batch.lock import batch_lock
 from kpibatch.batch.paths import BatchPaths
 from kpibatch.batch.runner import BatchReport, run_inbox
 from kpibatch.commands.common import add_common, settings_from
+from kpibatch.commands.remind import print_results, scheduled
 from kpibatch.commands.send import print_deliveries
 from kpibatch.config import Settings
 from kpibatch.deliver.pdf import PdfUnavailable, require_soffice
@@ -165,8 +166,11 @@ def mail_step(
         print(
             f"run {report.run_id}: `kpibatch send --run {report.run_id}` mails its workbooks again", file=out
         )
+    # issue 16: on the days [remind] days_before gives, the divisions still missing are reminded
+    reminders = scheduled(settings, dry_run=dry_run, out=out) if email else []
+    print_results(reminders, out)
     # An undelivered mail outranks rejected files: the report exists but nobody has it.
-    if mail.failed:
+    if mail.failed or any(not r.ok for r in reminders):
         with Ledger(BatchPaths.of(settings).ledger) as ledger:
             ledger.set_exit_code(report.run_id, ExitCode.MAIL)  # what `kpibatch history --runs` shows
         return ExitCode.MAIL
