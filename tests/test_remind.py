@@ -139,7 +139,7 @@ def test_an_undelivered_reminder_stays_pending_and_goes_with_the_next_call_that_
         config(tmp_path, box.port, dt.date(2020, 10, 10))
         code, printed = cli("remind", "--config", toml, "--date", "2020-10-10")
         assert code == 0, printed
-        assert len(box.messages) == 3
+        assert len(box.messages) == 6
         code, printed = cli("remind", "--config", toml, "--date", "2020-10-10")
         assert len(box.messages) == 3 and code == 0
 
@@ -223,3 +223,36 @@ def test_a_reminder_a_killed_sender_left_goes_once(tmp_path: Path) -> None:
         with sqlite3.connect(ledger) as db:
             status = dict(db.execute("SELECT division, status FROM reminders").fetchall())
         assert status == {"กองเอ": "sent", "กองบี": "maybe_sent", "กองซี": "sent"}
+
+
+def test_watch_reminds_between_its_batches_once_a_day(tmp_path: Path) -> None:
+    """The watcher calls ``on_idle`` after a poll that ran no batch; its daily reminders go once a day."""
+    import io
+    import threading
+
+    from kpibatch.batch.watch import watch
+    from kpibatch.commands.remind import DailyReminders
+    from kpibatch.config import load_settings
+
+    with serve() as box:
+        toml = config(tmp_path, box.port, dt.date(2020, 10, 10), "[remind]\ndays_before = [1, 0]\n")
+        settings = load_settings(toml, overrides={"email_enabled": True, "watch_interval": 0.01})
+        days = iter([dt.date(2020, 10, 9)] * 2 + [dt.date(2020, 10, 10)] * 3)
+        stop = threading.Event()
+        printed = io.StringIO()
+        reminders = DailyReminders(settings, printed, today=lambda: next(days))
+        idle: list[int] = []
+
+        def on_idle() -> None:
+            reminders()
+            idle.append(len(box.messages))
+            if len(idle) == 5:
+                stop.set()
+
+        watch(settings, stop, on_report=lambda _report: None, on_skip=lambda _m: None, on_idle=on_idle)
+    # three reminders the day before and three on the deadline day, each on that day's first idle poll
+    assert idle == [3, 3, 6, 6, 6], printed.getvalue()
+    assert reminders_to(box) == sorted([("head.a@example.go.th", "plan.a@example.go.th"), B, C] * 2)
+    without_mail = DailyReminders(load_settings(toml), printed, today=lambda: dt.date(2020, 10, 10))
+    without_mail()  # [email] enabled is off: nobody is reminded
+    assert len(box.messages) == 6

@@ -29,7 +29,10 @@ def watch(
     on_report: Callable[[BatchReport], None],
     on_skip: Callable[[str], None],
     progress: TextIO | None = None,
+    on_idle: Callable[[], None] | None = None,
 ) -> None:
+    """Poll until ``stop`` is set; ``on_idle`` runs after each poll that started no batch (the
+    reminders of a deadline day come on a day no file may arrive)."""
     paths = BatchPaths.of(settings)
     check = StabilityCheck(settings.stability_delay)
     handled: dict[str, Signature | None] = {}
@@ -59,4 +62,6 @@ def watch(
                 for path in stable:
                     handled[str(path)] = check.signature(path)
                 on_report(report)
+        elif on_idle is not None:
+            on_idle()
         stop.wait(settings.watch_interval)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -129,6 +129,27 @@ def scheduled(settings: Settings, *, dry_run: bool, out: TextIO, day: dt.date | 
         print("warning: [remind] days_before is set but no division registry: nobody reminded", file=out)
         return []
     return remind_rounds(settings, registry, rounds, day=day, dry_run=dry_run, out=out)
+
+
+class DailyReminders:
+    """``watch`` between its batches: the reminders of the day, tried until every one has gone."""
+
+    def __init__(self, settings: Settings, out: TextIO, today: Callable[[], dt.date] = dt.date.today) -> None:
+        self.settings = settings
+        self.out = out
+        self.today = today
+        self.done: dt.date | None = None
+
+    def __call__(self) -> None:
+        if not (self.settings.email_enabled and self.settings.remind_days_before):
+            return
+        day = self.today()
+        if self.done == day:
+            return
+        results = scheduled(self.settings, dry_run=False, out=self.out, day=day)
+        print_results([r for r in results if r.outcome != "already"], self.out)
+        if all(r.ok for r in results):
+            self.done = day
 
 
 def print_results(results: Sequence[Result], out: TextIO) -> None:

@@ -1,7 +1,8 @@
 """``kpibatch watch``: run the batch whenever the inbox receives files, until SIGINT or SIGTERM.
 
 Each report a pass writes is mailed as ``kpibatch run`` mails it (``[email] enabled``), recorded in
-the outbox either way.
+the outbox either way; on the days ``[remind] days_before`` gives, the divisions still missing are
+reminded, by a pass or, when no file arrives, between passes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from kpibatch.batch.runlog import log
 from kpibatch.batch.runner import BatchReport
 from kpibatch.batch.watch import watch
 from kpibatch.commands.common import add_common
+from kpibatch.commands.remind import DailyReminders
 from kpibatch.commands.run import add_batch_options, batch_settings, mail_step, print_report, progress_stream
 from kpibatch.deliver.service import prepare
 from kpibatch.errors import ExitCode
@@ -63,6 +65,16 @@ def handle(args: argparse.Namespace, out: TextIO) -> int:
     def on_skip(message: str) -> None:
         print(f"kpibatch watch: {message}", file=sys.stderr, flush=True)
 
+    reminders = DailyReminders(settings, out)
+
+    def on_idle() -> None:
+        try:
+            reminders()
+        except Exception as exc:  # a daemon reports and keeps watching; unsent reminders stay pending
+            log.exception("watch: reminders failed")
+            on_skip(f"reminders failed: {type(exc).__name__}: {exc}")
+        out.flush()
+
     previous = {sig: signal.signal(sig, request_stop) for sig in STOP_SIGNALS}
     try:
         if not args.quiet:
@@ -72,7 +84,14 @@ def handle(args: argparse.Namespace, out: TextIO) -> int:
                 file=out,
                 flush=True,
             )
-        watch(settings, stop, on_report=on_report, on_skip=on_skip, progress=progress_stream(args))
+        watch(
+            settings,
+            stop,
+            on_report=on_report,
+            on_skip=on_skip,
+            progress=progress_stream(args),
+            on_idle=on_idle,
+        )
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
