@@ -153,7 +153,7 @@ def write_overview(ctx: ReportContext, name: str) -> Any:
     for standing in missing:
         grid.text(row, COLUMN["division"], standing.division, text)
         for key in columns[1:-1]:
-            grid.text(row, COLUMN[key], "-" if key in ("total", "rank") else "", centre)
+            grid.text(row, COLUMN[key], "-", centre)
         grid.text(row, COLUMN["standing"], standing.text_th, centre)
         row += 1
 
@@ -284,7 +284,8 @@ def _column_widths(ctx: ReportContext) -> list[float]:
         heading = HEADINGS.get(key) or SUB_HEADINGS[key]
         result[key] = widths.fit_width(heading.split("\n"), size, bold=True, minimum=6)
     if ctx.standings:
-        shown = [ctx.digits(s.text_th) for s in ctx.standings]
+        # "ส่งล่าช้า (2026-04-11)" wraps before its date: the column is as wide as the longer part
+        shown = [part for s in ctx.standings for part in ctx.digits(s.text_th).split(" (")]
         result["standing"] = max(result["standing"], widths.fit_width(shown, size))
     result["total"] = max(result["total"], score)
     result["weakest_score"] = max(result["weakest_score"], score)
