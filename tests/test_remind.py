@@ -256,3 +256,20 @@ def test_watch_reminds_between_its_batches_once_a_day(tmp_path: Path) -> None:
     without_mail = DailyReminders(load_settings(toml), printed, today=lambda: dt.date(2020, 10, 10))
     without_mail()  # [email] enabled is off: nobody is reminded
     assert len(box.messages) == 6
+
+
+def test_a_division_name_is_data_in_the_reminder_never_a_header_or_markup(tmp_path: Path) -> None:
+    toml = config(tmp_path, free_port(), dt.date(2020, 10, 10))
+    (tmp_path / "divisions.toml").write_text(
+        '[[division]]\nname = "กอง<script>x</script>\\nBcc: evil@example.com"\n'
+        'reporter = ["plan.x@example.go.th"]\n',
+        encoding="utf-8",
+    )
+    code, printed = cli("remind", "--config", toml, "--date", "2020-10-10", "--dry-run")
+    assert code == 0, printed
+    [eml] = (tmp_path / "out" / "reminders" / "2563-r12").glob("*.eml")
+    msg = BytesParser(policy=policy.default).parsebytes(eml.read_bytes())
+    assert msg["Bcc"] is None and "evil@example.com" not in str(msg["To"])
+    assert [a.addr_spec for a in msg["To"].addresses] == ["plan.x@example.go.th"]
+    html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "<script>" not in html and "&lt;script&gt;" in html
