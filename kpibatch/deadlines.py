@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from kpibatch.config import ConfigError, Settings
+from kpibatch.config import ConfigError, Divisions
 from kpibatch.consolidate import Group
 from kpibatch.fsutil import write_text_atomic
 from kpibatch.read.submission import fiscal_year_be
@@ -135,12 +135,12 @@ def standings(
     return result
 
 
-def deadline_for(settings: Settings, fiscal_year: int, round_: int) -> dt.date | None:
-    return parse_deadlines(settings.deadlines).get((fiscal_year, round_))
+def deadline_for(divisions: Divisions, fiscal_year: int, round_: int) -> dt.date | None:
+    return parse_deadlines(divisions.deadlines).get((fiscal_year, round_))
 
 
 def group_standings(
-    group: Group, settings: Settings, received: Mapping[str, dt.datetime] | None = None
+    group: Group, divisions: Divisions, received: Mapping[str, dt.datetime] | None = None
 ) -> list[DivisionStanding]:
     """The standings of a group's round, or none when the settings give it no deadline.
 
@@ -148,7 +148,7 @@ def group_standings(
     submission's time is when the ledger received it, ``received`` (by ``division_key``), given by a
     run with a ledger; without one (``run_batch``) it is its file's modification time.
     """
-    deadline = deadline_for(settings, group.fiscal_year, group.round)
+    deadline = deadline_for(divisions, group.fiscal_year, group.round)
     if deadline is None:
         return []
     by_key = received or {}
@@ -157,7 +157,7 @@ def group_standings(
         or dt.datetime.fromtimestamp(score.submission.source.mtime).astimezone()
         for score in group.divisions
     }
-    names = expected_names(settings, submitted) or tuple(submitted)
+    names = expected_names(divisions, submitted) or tuple(submitted)
     return standings(names, submitted, deadline)
 
 
@@ -173,9 +173,9 @@ def write_standings(found: Sequence[DivisionStanding], folder: Path) -> Path | N
 
 
 def write_group_standings(
-    group: Group, folder: Path, settings: Settings, received: Mapping[str, dt.datetime] | None = None
+    group: Group, folder: Path, divisions: Divisions, received: Mapping[str, dt.datetime] | None = None
 ) -> Path | None:
-    return write_standings(group_standings(group, settings, received), folder)
+    return write_standings(group_standings(group, divisions, received), folder)
 
 
 def read_standings(folder: Path) -> tuple[DivisionStanding, ...]:

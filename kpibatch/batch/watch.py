@@ -33,7 +33,7 @@ def watch(
 ) -> None:
     """Poll until ``stop`` is set; ``on_idle`` runs after each poll that started no batch (the
     reminders of a deadline day come on a day no file may arrive)."""
-    paths = BatchPaths.of(settings)
+    paths = BatchPaths.of(settings.paths)
     check = StabilityCheck(settings.stability_delay)
     handled: dict[str, Signature | None] = {}
     pending_start = True  # the first pass also finishes whatever a killed run left

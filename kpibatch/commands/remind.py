@@ -63,7 +63,7 @@ def iso_date(text: str) -> dt.date:
 
 def handle(args: argparse.Namespace, out: TextIO) -> int:
     settings = settings_from(args, out=args.out, ledger=args.ledger, divisions_registry=args.registry)
-    registry = registry_of(settings)
+    registry = registry_of(settings.divisions)
     if registry is None:
         raise ConfigError(
             "ไม่ได้กำหนดทะเบียนหน่วยงาน / no division registry: set [divisions] registry or use --registry"
@@ -91,14 +91,16 @@ def remind_rounds(
     out: TextIO,
 ) -> list[Result]:
     """Remind the divisions missing in ``rounds``: the ledger says which have an accepted submission."""
-    paths = BatchPaths.of(settings)
+    paths = BatchPaths.of(settings.paths)
 
     def log(line: str) -> None:
         print(line, file=out)
 
     def run(accepted: Any) -> list[Result]:
         return remind(
-            settings,
+            settings.mail,
+            settings.smtp,
+            settings.remind,
             registry,
             rounds,
             accepted,
@@ -124,7 +126,7 @@ def scheduled(settings: Settings, *, dry_run: bool, out: TextIO, day: dt.date | 
     rounds = rounds_on_reminder_days(parse_deadlines(settings.deadlines), day, settings.remind_days_before)
     if not rounds:
         return []
-    registry = registry_of(settings)
+    registry = registry_of(settings.divisions)
     if registry is None:
         print("warning: [remind] days_before is set but no division registry: nobody reminded", file=out)
         return []

@@ -35,7 +35,7 @@ from typing import Literal
 
 import jinja2
 
-from kpibatch.config import ConfigError, Settings
+from kpibatch.config import ConfigError, Mail, Reminders, Smtp
 from kpibatch.deliver.message import Envelope, parse_address
 from kpibatch.deliver.outbox import mail_lock
 from kpibatch.deliver.render import environment, one_line
@@ -312,9 +312,9 @@ def thai_date(day: dt.date) -> str:
     return f"{day.day} {THAI_MONTHS[day.month - 1]} {day.year + BUDDHIST_ERA_OFFSET}"
 
 
-def check_templates(settings: Settings) -> None:
+def check_templates(mail: Mail) -> None:
     """Load the reminder templates once, so a broken user template stops before anything is sent."""
-    env = environment(settings.mail)
+    env = environment(mail)
     for name in TEMPLATE_NAMES:
         try:
             env.get_template(name)
@@ -322,7 +322,9 @@ def check_templates(settings: Settings) -> None:
             raise ConfigError(f"mail template {name}: {exc}") from exc
 
 
-def message(reminder: Reminder, settings: Settings, sender: Envelope) -> tuple[EmailMessage, Envelope]:
+def message(
+    reminder: Reminder, mail: Mail, how_to_submit: str, sender: Envelope
+) -> tuple[EmailMessage, Envelope]:
     """The reminder's mail (Thai, then English) and its envelope: the division's registry contacts."""
     env = Envelope(
         sender=sender.sender,
@@ -337,10 +339,10 @@ def message(reminder: Reminder, settings: Settings, sender: Envelope) -> tuple[E
         "deadline": reminder.round.deadline.isoformat(),
         "deadline_th": thai_date(reminder.round.deadline),
         "days_left": reminder.days_left,
-        "how_to_submit": settings.remind_how_to_submit.strip(),
+        "how_to_submit": how_to_submit.strip(),
         "reply_to": sender.sender.addr_spec if sender.sender is not None else "",
     }
-    templates = environment(settings.mail)
+    templates = environment(mail)
     parts = []
     for name in TEMPLATE_NAMES:
         try:
@@ -394,7 +396,9 @@ def due(
 
 
 def remind(
-    settings: Settings,
+    mail: Mail,
+    smtp: Smtp,
+    options: Reminders,
     registry: Registry,
     rounds: Sequence[OpenRound],
     accepted: Callable[[OpenRound], Iterable[str]],
@@ -413,9 +417,9 @@ def remind(
     then each pending one of today is claimed and sent. ``accepted`` is asked under the lock, so a
     division whose file was accepted meanwhile is not reminded.
     """
-    check_templates(settings)
+    check_templates(mail)
     sender = Envelope(
-        sender=parse_address("mail_from", settings.mail_from) if settings.mail_from.strip() else None,
+        sender=parse_address("mail_from", mail.sender) if mail.sender.strip() else None,
         to=(),
         cc=(),
         bcc=(),
@@ -424,10 +428,10 @@ def remind(
         raise ConfigError("mail_from is not set (KPIBATCH_MAIL_FROM)")
     if dry_run:
         folder = eml_folder or ledger.parent / "reminders"
-        return [_write_eml(r, settings, sender, folder) for r in due(registry, rounds, accepted, day)]
-    for warning in check_smtp_settings(settings):
+        return [_write_eml(r, mail, options, sender, folder) for r in due(registry, rounds, accepted, day)]
+    for warning in check_smtp_settings(smtp):
         log(warning)
-    deadline = time.monotonic() + settings.mail_deadline_s
+    deadline = time.monotonic() + mail.deadline_s
     with ReminderBook(ledger) as book:
         try:
             with mail_lock(ledger, deadline - time.monotonic()):
@@ -445,17 +449,18 @@ def remind(
                     for r in found
                     if r.contacts and (r.round.key, division_key(r.division)) not in waiting
                 ]
+                parts = (mail, smtp, options, sender)
                 for reminder in todo:
-                    results.append(_send_one(book, reminder, settings, sender, deadline, sleep, log))
+                    results.append(_send_one(book, reminder, *parts, deadline, sleep, log))
                 return results
         except MailLocked as exc:
             return [Result(r, "pending", str(exc)) for r in due(registry, rounds, accepted, day)]
 
 
-def _write_eml(reminder: Reminder, settings: Settings, sender: Envelope, folder: Path) -> Result:
+def _write_eml(reminder: Reminder, mail: Mail, options: Reminders, sender: Envelope, folder: Path) -> Result:
     if not reminder.contacts:
         return Result(reminder, "no-contact", "no contact in the registry")
-    msg, _ = message(reminder, settings, sender)
+    msg, _ = message(reminder, mail, options.how_to_submit, sender)
     target = eml_path(folder, reminder)
     target.parent.mkdir(parents=True, exist_ok=True)
     written = write_atomic(target, lambda tmp: tmp.write_bytes(msg.as_bytes()) and None)
@@ -465,7 +470,9 @@ def _write_eml(reminder: Reminder, settings: Settings, sender: Envelope, folder:
 def _send_one(
     book: ReminderBook,
     reminder: Reminder,
-    settings: Settings,
+    mail: Mail,
+    smtp: Smtp,
+    options: Reminders,
     sender: Envelope,
     deadline: float,
     sleep: Callable[[float], None],
@@ -475,7 +482,7 @@ def _send_one(
         return Result(reminder, "pending", "the mail step's deadline (mail_deadline_s) was reached")
     if not book.claim(reminder):
         return Result(reminder, "pending", "claimed by another sender")
-    msg, env = message(reminder, settings, sender)
+    msg, env = message(reminder, mail, options.how_to_submit, sender)
 
     def retrying(error: MailError, delay: float) -> None:
         log(f"reminder {reminder.label}: {error}; retrying in {delay:g} s")
@@ -484,7 +491,7 @@ def _send_one(
         result = send(
             msg,
             env,
-            settings,
+            smtp,
             sleep=sleep,
             on_retry=retrying,
             deadline=deadline,
