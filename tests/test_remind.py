@@ -273,3 +273,15 @@ def test_a_division_name_is_data_in_the_reminder_never_a_header_or_markup(tmp_pa
     assert [a.addr_spec for a in msg["To"].addresses] == ["plan.x@example.go.th"]
     html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_a_dry_run_writes_the_days_reminders_as_eml_too(tmp_path: Path) -> None:
+    toml = config(tmp_path, free_port(), dt.date.today(), "[remind]\ndays_before = [3, 0]\n")
+    division_book(tmp_path / "inbox" / "a.xlsx", "กองเอ")
+    code, printed = cli("run", "--config", toml, "--dry-run")
+    assert code == 0, printed
+    written = sorted((tmp_path / "out" / "reminders" / "2563-r12").glob("*.eml"))
+    assert len(written) == 2 and "reminder written (not sent)" in printed  # กองบี and กองซี
+    with sqlite3.connect(tmp_path / "out" / "ledger.sqlite3") as db:
+        found = db.execute("SELECT name FROM sqlite_master WHERE name = 'reminders'").fetchall()
+        assert found == [] or db.execute("SELECT COUNT(*) FROM reminders").fetchone() == (0,)
