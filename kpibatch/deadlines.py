@@ -144,7 +144,8 @@ def group_standings(
 ) -> list[DivisionStanding]:
     """The standings of a group's round, or none when the settings give it no deadline.
 
-    The divisions are the registry's (else ``expected_divisions``, else those that submitted). A
+    The divisions are the registry's (else ``expected_divisions``, else those that submitted), then
+    any that submitted without being expected. A
     submission's time is when the ledger received it, ``received`` (by ``division_key``), given by a
     run with a ledger; without one (``run_batch``) it is its file's modification time.
     """
@@ -158,6 +159,10 @@ def group_standings(
         for score in group.divisions
     }
     names = expected_names(divisions, submitted) or tuple(submitted)
+    # A division the registry does not know (a warning unless strict_divisions) still sent its file
+    # on time or late: it is listed after the expected ones.
+    known = {division_key(name) for name in names}
+    names = (*names, *(name for name in submitted if division_key(name) not in known))
     return standings(names, submitted, deadline)
 
 

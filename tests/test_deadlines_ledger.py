@@ -43,11 +43,12 @@ def test_the_overview_shows_each_division_on_time_late_or_missing(tmp_path: Path
     kpis = simple_kpis({"1": 5}, {"1": 100})
     early = write_submission(tmp_path / "in" / "early.xlsx", kpis, division="กองคลัง")
     late = write_submission(tmp_path / "in" / "late.xlsx", kpis)
-    for path, day in ((early, 9), (late, 12)):
+    unknown = write_submission(tmp_path / "in" / "unknown.xlsx", kpis, division="กองนอกทะเบียน")
+    for path, day in ((early, 9), (late, 12), (unknown, 10)):
         stamp = dt.datetime(2020, 10, day, 12, 0).timestamp()
         os.utime(path, (stamp, stamp))
     settings = replace(Settings(), divisions_registry=registry, deadlines={"2563-12": "2020-10-10"}, jobs=1)
-    output = run_batch([early, late], tmp_path / "out", settings).outputs[0]
+    output = run_batch([early, late, unknown], tmp_path / "out", settings).outputs[0]
 
     ws = openpyxl.load_workbook(output.workbook)[NAME]
     assert "กำหนดส่ง 2020-10-10 · ยังไม่ส่ง 1 หน่วยงาน" in ws["A2"].value
@@ -57,6 +58,7 @@ def test_the_overview_shows_each_division_on_time_late_or_missing(tmp_path: Path
         "กองคลัง": "ส่งตรงเวลา",
         "กองทดสอบระบบ": "ส่งล่าช้า (2020-10-12)",
         "กองที่ยังไม่ส่ง": "ยังไม่ส่ง",
+        "กองนอกทะเบียน": "ส่งตรงเวลา",  # not in the registry (a warning), and still on time
     }
 
     # no deadline for the round: the sheet is as it always was, eight columns
