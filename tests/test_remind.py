@@ -285,3 +285,31 @@ def test_a_dry_run_writes_the_days_reminders_as_eml_too(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "out" / "ledger.sqlite3") as db:
         found = db.execute("SELECT name FROM sqlite_master WHERE name = 'reminders'").fetchall()
         assert found == [] or db.execute("SELECT COUNT(*) FROM reminders").fetchone() == (0,)
+
+
+def test_watch_waits_before_trying_undelivered_reminders_again(tmp_path: Path) -> None:
+    """With the mail server down, the watcher's next try comes RETRY_S later, not at the next poll."""
+    import io
+
+    from kpibatch.commands.remind import DailyReminders
+    from kpibatch.config import load_settings
+
+    toml = config(tmp_path, free_port(), dt.date(2020, 10, 10), "[remind]\ndays_before = [0]\n")
+    settings = load_settings(toml, overrides={"email_enabled": True})
+    now = [0.0]
+    reminders = DailyReminders(
+        settings, io.StringIO(), today=lambda: dt.date(2020, 10, 10), clock=lambda: now[0]
+    )
+
+    def attempts() -> list[int]:
+        with sqlite3.connect(tmp_path / "out" / "ledger.sqlite3") as db:
+            return [n for (n,) in db.execute("SELECT attempts FROM reminders ORDER BY id")]
+
+    reminders()
+    assert attempts() == [1, 1, 1]
+    now[0] = DailyReminders.RETRY_S - 1
+    reminders()
+    assert attempts() == [1, 1, 1]  # too soon: not tried
+    now[0] = DailyReminders.RETRY_S + 1
+    reminders()
+    assert attempts() == [2, 2, 2]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -134,24 +135,40 @@ def scheduled(settings: Settings, *, dry_run: bool, out: TextIO, day: dt.date | 
 
 
 class DailyReminders:
-    """``watch`` between its batches: the reminders of the day, tried until every one has gone."""
+    """``watch`` between its batches: the reminders of the day, tried until every one has gone.
 
-    def __init__(self, settings: Settings, out: TextIO, today: Callable[[], dt.date] = dt.date.today) -> None:
+    After a try that left one undelivered (the mail server down) the next waits ``RETRY_S``: a poll
+    every 30 s would otherwise spend the watcher's day on SMTP retries.
+    """
+
+    RETRY_S = 600.0
+
+    def __init__(
+        self,
+        settings: Settings,
+        out: TextIO,
+        today: Callable[[], dt.date] = dt.date.today,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.settings = settings
         self.out = out
         self.today = today
+        self.clock = clock
         self.done: dt.date | None = None
+        self.retry_at: float | None = None
 
     def __call__(self) -> None:
         if not (self.settings.email_enabled and self.settings.remind_days_before):
             return
         day = self.today()
-        if self.done == day:
+        if self.done == day or (self.retry_at is not None and self.clock() < self.retry_at):
             return
         results = scheduled(self.settings, dry_run=False, out=self.out, day=day)
         print_results([r for r in results if r.outcome != "already"], self.out)
         if all(r.ok for r in results):
-            self.done = day
+            self.done, self.retry_at = day, None
+        else:
+            self.retry_at = self.clock() + self.RETRY_S
 
 
 def print_results(results: Sequence[Result], out: TextIO) -> None:
