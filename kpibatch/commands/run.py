@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from kpibatch.batch import receipts
 from kpibatch.batch.ledger import Ledger
 from kpibatch.batch.lock import batch_lock
 from kpibatch.batch.paths import BatchPaths
@@ -91,6 +92,12 @@ def add_batch_options(parser: argparse.ArgumentParser) -> None:
         help="also print each workbook to PDF beside it with LibreOffice (setting pdf)",
     )
     parser.add_argument(
+        "--receipts",
+        action="store_true",
+        default=None,
+        help="mail each division a receipt for its files to its registry contacts (setting receipts)",
+    )
+    parser.add_argument(
         "--stability-delay",
         type=float,
         metavar="SECONDS",
@@ -115,10 +122,13 @@ def batch_settings(args: argparse.Namespace, **more: Any) -> Settings:
         jobs=args.jobs,
         scheduler=args.scheduler,
         pdf=args.pdf,
+        receipts=args.receipts,
         **more,
     )
     if not settings.inbox.is_dir():
         raise UsageError(f"inbox folder not found: {settings.inbox}")
+    if settings.mail.receipts:  # before anything is claimed: the addresses and templates receipts need
+        receipts.prepare(settings)
     if settings.pdf:  # before anything is claimed: a run asked for a PDF that cannot print none
         try:
             require_soffice()
@@ -165,8 +175,12 @@ def mail_step(
         print(
             f"run {report.run_id}: `kpibatch send --run {report.run_id}` mails its workbooks again", file=out
         )
+    receipted = receipts.after_run(report.run_id, settings, dry_run=dry_run)
+    for note in receipted.notes:
+        print(f"warning: {note}", file=out)
+    receipts.print_receipts(receipted.deliveries, out)
     # An undelivered mail outranks rejected files: the report exists but nobody has it.
-    if mail.failed:
+    if mail.failed or receipted.failed:
         with Ledger(BatchPaths.of(settings).ledger) as ledger:
             ledger.set_exit_code(report.run_id, ExitCode.MAIL)  # what `kpibatch history --runs` shows
         return ExitCode.MAIL
