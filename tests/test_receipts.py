@@ -319,3 +319,62 @@ def test_receipts_without_a_registry_stop_the_run_before_it_starts(
     assert code == 2
     assert "receipts = true needs the division registry" in capsys.readouterr().err
     assert len(list((night / "inbox").iterdir())) == 3  # nothing claimed
+
+
+def killed(root: Path, point: str, port: int) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "KPIBATCH_SMTP_PORT": str(port),
+        CRASH_ENV: point,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "kpibatch", *run_argv(root)],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("point", ["recorded:2", "reported"])
+def test_files_of_a_run_killed_before_its_receipts_get_them_from_the_next_run(
+    night: Path, monkeypatch: pytest.MonkeyPatch, point: str
+) -> None:
+    with serve("none") as box:
+        crashed = killed(night, point, box.port)
+        assert crashed.returncode == -signal.SIGKILL, crashed.stdout + crashed.stderr
+        assert box.messages == []
+        monkeypatch.setenv("KPIBATCH_SMTP_PORT", str(box.port))
+        code, printed = cli(*run_argv(night))
+    assert code in (0, 3), printed
+    assert len(box.messages) == 3, printed
+    by_subject(box)
+    assert sorted(status for _, _, status in receipt_rows(night)) == ["sent"] * 3
+
+
+def test_a_receipt_that_may_have_arrived_goes_again_only_on_purpose(
+    night: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mailserver import ScriptedServer
+
+    for path in (night / "inbox").iterdir():
+        if path.name != "b-bad.xlsx":
+            path.unlink()
+    monkeypatch.setenv("KPIBATCH_SMTP_DATA_TIMEOUT", "1")
+    with ScriptedServer(final="stall") as server:
+        monkeypatch.setenv("KPIBATCH_SMTP_PORT", str(server.port))
+        code, printed = cli(*run_argv(night))
+        assert code == 5, printed
+        assert "receipt MAYBE sent" in printed and "kpibatch send --resend-receipt 1" in printed
+        assert receipt_rows(night) == [("b-bad.xlsx", "rejected", "maybe_sent")]
+        code, printed = cli("send", "--out", str(night / "out"))  # not on its own
+        assert code == 0 and len(server.messages) == 1, printed
+        server.final = "ok"
+        code, printed = cli("send", "--out", str(night / "out"), "--resend-receipt", "1")
+    assert code == 0, printed
+    assert receipt_rows(night) == [("b-bad.xlsx", "rejected", "sent")]
+    first, again = server.message_ids()
+    assert first == again  # the same receipt: a receiving system can drop the copy

@@ -16,10 +16,11 @@ once its message text had started to go out, else ``pending`` again. A submissio
 row, so a rerun after a kill sends only what was not delivered, and ``kpibatch send`` retries what is
 pending.
 
-Which submissions are due: every filed submission of the ledger newer than the table's starting point
-(``receipts_meta.from_submission``, set when receipts are first switched on, and moved forward by every
-run with receipts off) that has no row yet. So a run killed before it recorded its receipts has them
-recorded by the next run, and switching receipts on never mails a division about last year's files.
+Which submissions are due: every filed submission of the runs from the table's starting point on
+(``receipts_meta.from_run``: the first run with receipts on, set before that run claims anything, and
+moved past every run with receipts off) that has no row yet. So a run killed before it recorded its
+receipts has them recorded by the next run, and switching receipts on never mails a division about
+last year's files.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ import jinja2
 
 from kpibatch.batch.crash import crash_point
 from kpibatch.batch.ledger import Ledger, SubmissionRow
+from kpibatch.batch.paths import BatchPaths
+from kpibatch.batch.rebuild import require_ledger
 from kpibatch.config import ConfigError, Divisions, Mail, Settings
 from kpibatch.consolidate import Group, competition_ranks
 from kpibatch.deadlines import parse_deadlines
@@ -159,39 +162,44 @@ class ReceiptBox:
         self.db.execute("COMMIT")
 
     def _start(self) -> int | None:
-        found = self.db.execute("SELECT value FROM receipts_meta WHERE key = 'from_submission'").fetchone()
+        found = self.db.execute("SELECT value FROM receipts_meta WHERE key = 'from_run'").fetchone()
         return int(found[0]) if found is not None else None
 
     def _set_start(self, value: int) -> None:
         self.db.execute(
-            "INSERT INTO receipts_meta (key, value) VALUES ('from_submission', ?)"
+            "INSERT INTO receipts_meta (key, value) VALUES ('from_run', ?)"
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (str(value),),
         )
 
-    def due(self, run_id: int) -> list[int]:
-        """Filed submissions with no receipt yet: this run's, and any a killed run left without one.
+    def _next_run(self) -> int:
+        return int(self.db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM runs").fetchone()[0])
 
-        The first call sets the starting point to the submissions of the runs before ``run_id``, so
-        switching receipts on sends none for files received before."""
+    def begin(self) -> None:
+        """Receipts are on from the next run: set the starting point (once per ledger) before a run
+        claims anything, so the files of a run killed before it recorded its receipts get theirs."""
         with self._transaction():
             if self._start() is None:
-                found = self.db.execute("SELECT MAX(id) FROM submissions WHERE run_id < ?", (run_id,))
-                self._set_start(int(found.fetchone()[0] or 0))
-        start = self._start() or 0
-        found = self.db.execute(
-            "SELECT s.id FROM submissions s WHERE s.id > ? AND s.filed_at IS NOT NULL"
-            " AND s.status != 'missing'"
-            " AND NOT EXISTS (SELECT 1 FROM receipts r WHERE r.submission_id = s.id) ORDER BY s.id",
-            (start,),
-        )
-        return [int(r[0]) for r in found.fetchall()]
+                self._set_start(self._next_run())
 
     def skip_to_now(self) -> None:
-        """Receipts are off: files received until now never get one, even if they are switched on later."""
+        """Receipts are off: the files of the runs so far never get one, even if switched on later."""
         with self._transaction():
-            found = self.db.execute("SELECT MAX(id) FROM submissions").fetchone()
-            self._set_start(int(found[0] or 0))
+            self._set_start(self._next_run())
+
+    def due(self, run_id: int) -> list[int]:
+        """Filed submissions with no receipt yet: this run's, and any a killed run left without one
+        (the runs from the starting point on; without one, from ``run_id``)."""
+        with self._transaction():
+            if self._start() is None:
+                self._set_start(run_id)
+        found = self.db.execute(
+            "SELECT s.id FROM submissions s WHERE s.run_id >= ? AND s.filed_at IS NOT NULL"
+            " AND s.status != 'missing'"
+            " AND NOT EXISTS (SELECT 1 FROM receipts r WHERE r.submission_id = s.id) ORDER BY s.id",
+            (self._start(),),
+        )
+        return [int(r[0]) for r in found.fetchall()]
 
     def add(
         self, receipts: Sequence[NewReceipt], *, status: str, run_id: int | None = None
@@ -347,6 +355,12 @@ def prepare(settings: Settings) -> None:
     """Before a run with receipts: the registry they are addressed from, the sender and the templates
     (raises ``ConfigError``)."""
     registry_for(settings.divisions)
+    # The starting point goes into the ledger before the run claims anything. A missing ledger the
+    # run would refuse (earlier output without one: ``kpibatch ledger rebuild``) is refused here.
+    paths = BatchPaths.of(settings)
+    require_ledger(paths)
+    with Ledger(paths.ledger), ReceiptBox(paths.ledger) as box:
+        box.begin()
     if not settings.mail.sender.strip():
         raise ConfigError("receipts = true needs mail_from (KPIBATCH_MAIL_FROM)")
     parse_address("mail_from", settings.mail.sender)
