@@ -302,13 +302,25 @@ def test_switching_receipts_on_sends_none_for_files_received_before(
     code, printed = cli("run", "--inbox", str(night / "inbox"), "--out", str(night / "out"))
     assert code == 3, printed
     copy_in(division_book(night / "drafts" / "b.xlsx", "กองบี", 4.0), night / "inbox")
+    copy_in(night / "drafts" / "a-fixed.xlsx", night / "inbox", "a-again.xlsx")  # same bytes
     with serve("none") as box:
         monkeypatch.setenv("KPIBATCH_SMTP_PORT", str(box.port))
         code, printed = cli(*run_argv(night))
     assert code == 0, printed
-    (received,) = box.messages
-    assert received.rcpt_tos == B_CONTACTS
-    assert receipt_rows(night) == [("b.xlsx", "accepted", "sent")]
+    receipts = {str(parsed(m.data)["Subject"]): (m.rcpt_tos, parsed(m.data)) for m in box.messages}
+    assert len(receipts) == 2, printed
+    (accepted,) = [k for k in receipts if "รับแล้ว" in k]
+    assert receipts[accepted][0] == B_CONTACTS
+    (duplicate,) = [k for k in receipts if "ซ้ำ" in k]
+    to, msg = receipts[duplicate]
+    assert sorted(to) == sorted(A_CONTACTS)
+    body = text_of(msg)
+    assert "the earlier file: a-fixed.xlsx" in body
+    assert "the submission that now counts: a-fixed.xlsx" in body
+    assert sorted(receipt_rows(night)) == [
+        ("a-again.xlsx", "duplicate", "sent"),
+        ("b.xlsx", "accepted", "sent"),
+    ]
 
 
 def test_receipts_without_a_registry_stop_the_run_before_it_starts(
@@ -378,3 +390,18 @@ def test_a_receipt_that_may_have_arrived_goes_again_only_on_purpose(
     assert receipt_rows(night) == [("b-bad.xlsx", "rejected", "sent")]
     first, again = server.message_ids()
     assert first == again  # the same receipt: a receiving system can drop the copy
+
+
+def test_without_libreoffice_an_accepted_receipt_goes_without_its_pdf_and_the_run_says_so(
+    night: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(night / "no-programs-here"))
+    assert find_soffice() is None
+    with serve("none") as box:
+        monkeypatch.setenv("KPIBATCH_SMTP_PORT", str(box.port))
+        code, printed = cli(*run_argv(night))
+    assert code == 3, printed
+    assert "receipt for a-fixed.xlsx: LibreOffice is not installed; sent without the PDF" in printed
+    _, accepted = by_subject(box)["รับแล้ว"]
+    assert list(accepted.iter_attachments()) == []
+    assert "attached as a PDF" not in text_of(accepted)

@@ -688,6 +688,7 @@ def after_run(
             receipt = receipt_for(row, ledger, registry, settings.divisions, out)
             if receipt.kind == ACCEPTED and receipt.recipients:
                 if soffice is None:
+                    log.warning("receipt for %s: LibreOffice is not installed; no PDF", row.file_name)
                     result.notes.append(
                         f"receipt for {row.file_name}: LibreOffice is not installed; sent without the PDF"
                     )
