@@ -50,7 +50,7 @@ from kpibatch.batch.crash import crash_point
 from kpibatch.batch.ledger import Ledger, SubmissionRow
 from kpibatch.batch.paths import BatchPaths
 from kpibatch.batch.rebuild import require_ledger
-from kpibatch.config import ConfigError, Divisions, Mail, Settings
+from kpibatch.config import ConfigError, Divisions, Mail, Paths, Printing, ReportStyle, Smtp
 from kpibatch.consolidate import Group, competition_ranks
 from kpibatch.deadlines import parse_deadlines
 from kpibatch.deliver import outbox as ob
@@ -351,13 +351,26 @@ def registry_for(divisions: Divisions) -> Registry:
         raise ConfigError(f"setting divisions_registry: {exc}") from exc
 
 
-def prepare(settings: Settings) -> None:
+@dataclass(frozen=True)
+class Receipting:
+    """The parts receipts need: the registry and deadlines (whom, by when), the mail and its server,
+    the division's printed page, and the output folder and ledger."""
+
+    mail: Mail
+    smtp: Smtp
+    divisions: Divisions
+    printing: Printing
+    style: ReportStyle
+    paths: Paths
+
+
+def prepare(settings: Receipting) -> None:
     """Before a run with receipts: the registry they are addressed from, the sender and the templates
     (raises ``ConfigError``)."""
     registry_for(settings.divisions)
     # The starting point goes into the ledger before the run claims anything. A missing ledger the
     # run would refuse (earlier output without one: ``kpibatch ledger rebuild``) is refused here.
-    paths = BatchPaths.of(settings)
+    paths = BatchPaths.of(settings.paths)
     require_ledger(paths)
     with Ledger(paths.ledger), ReceiptBox(paths.ledger) as box:
         box.begin()
@@ -490,7 +503,7 @@ def receipt_for(
     return NewReceipt(row.id, kind, row.file_name, row.division, recipients, content)
 
 
-def print_pdf(row: SubmissionRow, target: Path, settings: Settings) -> Path:
+def print_pdf(row: SubmissionRow, target: Path, style: ReportStyle, printing: Printing) -> Path:
     """The accepted division's own summary page(s), printed from its stored record."""
     if row.record is None:
         raise PdfFailed(f"submission #{row.id} has no stored record to print from")
@@ -500,7 +513,8 @@ def print_pdf(row: SubmissionRow, target: Path, settings: Settings) -> Path:
         raise PdfFailed(f"submission #{row.id}: {exc}") from exc
     assert outcome.score is not None and row.group is not None
     group = Group(*row.group, divisions=[outcome.score])
-    return division_pdf(group, outcome.score.division, target, settings, dt.datetime.now().astimezone())
+    now = dt.datetime.now().astimezone()
+    return division_pdf(group, outcome.score.division, target, style, printing, now)
 
 
 # --- the mail --------------------------------------------------------------------------------------
@@ -603,7 +617,7 @@ def write_eml(row: ReceiptRow, out: Path, mail: Mail) -> ReceiptDelivery:
 
 
 def _send_one(
-    box: ReceiptBox, row: ReceiptRow, settings: Settings, deadline: float, sleep: Callable[[float], None]
+    box: ReceiptBox, row: ReceiptRow, settings: Receipting, deadline: float, sleep: Callable[[float], None]
 ) -> ReceiptDelivery:
     def done(outcome: str, detail: str = "", refused: tuple[str, ...] = ()) -> ReceiptDelivery:
         return ReceiptDelivery(row.id, row.file_name, row.division, outcome, detail, refused=refused)
@@ -616,7 +630,12 @@ def _send_one(
         return done("pending", f"not sent: {exc}")
     try:
         result = send(
-            msg, env, settings, sleep=sleep, deadline=deadline, on_message=lambda: box.message_started(row)
+            msg,
+            env,
+            settings.smtp,
+            sleep=sleep,
+            deadline=deadline,
+            on_message=lambda: box.message_started(row),
         )
     except MailError as exc:
         status = ob.MAYBE_SENT if exc.maybe_sent else ob.PENDING
@@ -631,17 +650,17 @@ def _send_one(
 
 
 def send_pending(
-    settings: Settings, box: ReceiptBox, *, deadline: float, sleep: Callable[[float], None] = time.sleep
+    settings: Receipting, box: ReceiptBox, *, deadline: float, sleep: Callable[[float], None] = time.sleep
 ) -> list[ReceiptDelivery]:
     """Send every pending receipt under the mail lock, claiming each first, until ``deadline``."""
     try:
-        with ob.mail_lock(settings.ledger_path, deadline - time.monotonic()):
+        with ob.mail_lock(settings.paths.ledger_path, deadline - time.monotonic()):
             for row in box.recover():
                 log.warning("receipt %s: %s; now %s", row.id, row.last_error, row.status)
             rows = box.pending()
             if rows:
                 try:
-                    for warning in check_smtp_settings(settings):
+                    for warning in check_smtp_settings(settings.smtp):
                         log.warning("%s", warning)
                 except ConfigError as exc:
                     detail = f"not sent: {exc}"
@@ -660,7 +679,7 @@ def send_pending(
 
 def after_run(
     run_id: int,
-    settings: Settings,
+    settings: Receipting,
     *,
     dry_run: bool,
     sleep: Callable[[float], None] = time.sleep,
@@ -671,7 +690,7 @@ def after_run(
     receipts as ``unsent`` and writes each as ``OUT/receipts/<submission>-<kind>.eml``.
     """
     result = ReceiptRun()
-    ledger_path = settings.ledger_path
+    ledger_path = settings.paths.ledger_path
     if not settings.mail.receipts:
         if has_table(ledger_path):
             with ReceiptBox(ledger_path) as box:
@@ -679,7 +698,7 @@ def after_run(
         return result
     registry = registry_for(settings.divisions)
     deadline = time.monotonic() + settings.mail.deadline_s
-    out = settings.out
+    out = settings.paths.out
     with ReceiptBox(ledger_path) as box, Ledger(ledger_path) as ledger:
         made = []
         soffice = find_soffice()
@@ -695,7 +714,9 @@ def after_run(
                 else:
                     target = out / FOLDER / f"{row.fiscal_year}-r{row.round}-{row.id}.pdf"
                     try:
-                        receipt = _with_attachment(receipt, print_pdf(row, target, settings))
+                        receipt = _with_attachment(
+                            receipt, print_pdf(row, target, settings.style, settings.printing)
+                        )
                     except (PdfFailed, PdfUnavailable, KeyError) as exc:
                         result.notes.append(f"receipt for {row.file_name}: sent without its PDF: {exc}")
             made.append(receipt)
@@ -723,22 +744,22 @@ def _with_attachment(receipt: NewReceipt, pdf: Path) -> NewReceipt:
 
 
 def send_later(
-    settings: Settings,
+    settings: Receipting,
     *,
     resend: Sequence[int] = (),
     dry_run: bool = False,
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[ReceiptDelivery]:
     """``kpibatch send``: every pending receipt (``resend``: these rows, a maybe sent one included)."""
-    if not has_table(settings.ledger_path):
+    if not has_table(settings.paths.ledger_path):
         if resend:
-            raise LookupError(f"no receipts in {settings.ledger_path}")
+            raise LookupError(f"no receipts in {settings.paths.ledger_path}")
         return []
-    with ReceiptBox(settings.ledger_path) as box:
+    with ReceiptBox(settings.paths.ledger_path) as box:
         chosen = [box.get(i) for i in resend]
         if dry_run:
             rows = chosen or box.pending()
-            return [write_eml(row, settings.out, settings.mail) for row in rows]
+            return [write_eml(row, settings.paths.out, settings.mail) for row in rows]
         for row in chosen:
             box.resend(row.id)
         return send_pending(settings, box, deadline=time.monotonic() + settings.mail.deadline_s, sleep=sleep)

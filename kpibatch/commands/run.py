@@ -20,7 +20,7 @@ from kpibatch.batch.lock import batch_lock
 from kpibatch.batch.paths import BatchPaths
 from kpibatch.batch.runner import BatchReport, run_inbox
 from kpibatch.commands.common import add_common, settings_from
-from kpibatch.commands.send import print_deliveries
+from kpibatch.commands.send import print_deliveries, receipt_parts
 from kpibatch.config import Settings
 from kpibatch.deliver.pdf import PdfUnavailable, require_soffice
 from kpibatch.deliver.service import after_run, prepare
@@ -128,7 +128,7 @@ def batch_settings(args: argparse.Namespace, **more: Any) -> Settings:
     if not settings.inbox.is_dir():
         raise UsageError(f"inbox folder not found: {settings.inbox}")
     if settings.mail.receipts:  # before anything is claimed: the addresses and templates receipts need
-        receipts.prepare(settings)
+        receipts.prepare(receipt_parts(settings))
     if settings.pdf:  # before anything is claimed: a run asked for a PDF that cannot print none
         try:
             require_soffice()
@@ -150,7 +150,7 @@ def handle(args: argparse.Namespace, out: TextIO) -> int:
     # The mail step (and a dry run's .eml beside each workbook) is output too: it is written under
     # the batch lock, so no run starting meanwhile can take its temporary files for a killed run's.
     # Locked, ArchiveDamaged and LedgerError reach the CLI, which prints them with their exit codes.
-    with batch_lock(BatchPaths.of(settings).lock):
+    with batch_lock(BatchPaths.of(settings.paths).lock):
         report = run_inbox(settings, progress=progress_stream(args), lock_held=True)
         print_report(report, out, quiet=args.quiet)
         return mail_step(report, settings, out, email=email, dry_run=args.dry_run, quiet=args.quiet)
@@ -175,13 +175,13 @@ def mail_step(
         print(
             f"run {report.run_id}: `kpibatch send --run {report.run_id}` mails its workbooks again", file=out
         )
-    receipted = receipts.after_run(report.run_id, settings, dry_run=dry_run)
+    receipted = receipts.after_run(report.run_id, receipt_parts(settings), dry_run=dry_run)
     for note in receipted.notes:
         print(f"warning: {note}", file=out)
     receipts.print_receipts(receipted.deliveries, out)
     # An undelivered mail outranks rejected files: the report exists but nobody has it.
     if mail.failed or receipted.failed:
-        with Ledger(BatchPaths.of(settings).ledger) as ledger:
+        with Ledger(BatchPaths.of(settings.paths).ledger) as ledger:
             ledger.set_exit_code(report.run_id, ExitCode.MAIL)  # what `kpibatch history --runs` shows
         return ExitCode.MAIL
     return report.exit_code

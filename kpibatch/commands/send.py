@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from kpibatch.batch import receipts
 from kpibatch.commands.common import add_common, settings_from
+from kpibatch.config import Settings
 from kpibatch.deliver.service import Delivery, prepare, send_later
 from kpibatch.deliver.summary import SummaryError
 from kpibatch.errors import ExitCode, UsageError
@@ -79,7 +80,9 @@ def handle(args: argparse.Namespace, out: TextIO) -> int:
         )
         # receipts left pending go with every pending mail; --resend-receipt sends the given ones
         receipted = (
-            receipts.send_later(settings, resend=args.resend_receipt or (), dry_run=args.dry_run)
+            receipts.send_later(
+                receipt_parts(settings), resend=args.resend_receipt or (), dry_run=args.dry_run
+            )
             if everything_pending or only_receipts
             else []
         )
@@ -116,3 +119,15 @@ def print_deliveries(deliveries: Sequence[Delivery], out: TextIO) -> None:
             )
         else:
             print(f"ส่งอีเมลไม่ได้ / mail cannot be sent: {d.workbook}: {d.detail}", file=out)
+
+
+def receipt_parts(settings: Settings) -> receipts.Receipting:
+    """What the receipts (``kpibatch.batch.receipts``) are given of the settings."""
+    return receipts.Receipting(
+        mail=settings.mail,
+        smtp=settings.smtp,
+        divisions=settings.divisions,
+        printing=settings.printing,
+        style=settings.style,
+        paths=settings.paths,
+    )
