@@ -697,7 +697,6 @@ def after_run(
                 box.skip_to_now()
         return result
     registry = registry_for(settings.divisions)
-    deadline = time.monotonic() + settings.mail.deadline_s
     out = settings.paths.out
     with ReceiptBox(ledger_path) as box, Ledger(ledger_path) as ledger:
         made = []
@@ -735,6 +734,8 @@ def after_run(
             elif dry_run:
                 result.deliveries.append(write_eml(row, out, settings.mail))
         if not dry_run:
+            # the mail step's deadline counts from here: printing the PDFs is not sending
+            deadline = time.monotonic() + settings.mail.deadline_s
             result.deliveries += send_pending(settings, box, deadline=deadline, sleep=sleep)
     return result
 
