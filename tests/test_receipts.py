@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email.policy
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -135,6 +136,11 @@ def test_a_night_sends_one_receipt_per_file_to_the_registry_addresses(
     if find_soffice() is not None:
         (pdf,) = pdfs
         assert pdf.get_content().startswith(b"%PDF")
+        if shutil.which("pdftotext") is not None:  # its own page: its total is printed on it
+            printed_pdf = night / "receipt.pdf"
+            printed_pdf.write_bytes(pdf.get_content())
+            done = subprocess.run(["pdftotext", str(printed_pdf), "-"], capture_output=True, check=True)
+            assert "5.0000" in done.stdout.decode("utf-8")
     else:
         assert pdfs == []
         assert "sent without the PDF" in printed
@@ -288,6 +294,9 @@ def test_send_retries_receipts_left_pending(night: Path, monkeypatch: pytest.Mon
     assert code == 5, printed
     assert "receipt NOT sent" in printed
     assert sorted(status for _, _, status in receipt_rows(night)) == ["pending"] * 3
+    code, printed = cli("send", "--out", str(night / "out"), "--dry-run")
+    assert code == 0 and printed.count("receipt written (not sent)") == 3, printed
+    assert len(list((night / "out" / "receipts").glob("*.eml"))) == 3
     with serve("none") as box:
         monkeypatch.setenv("KPIBATCH_SMTP_PORT", str(box.port))
         code, printed = cli("send", "--out", str(night / "out"))
