@@ -15,6 +15,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
@@ -414,3 +415,34 @@ def test_without_libreoffice_an_accepted_receipt_goes_without_its_pdf_and_the_ru
     _, accepted = by_subject(box)["รับแล้ว"]
     assert list(accepted.iter_attachments()) == []
     assert "attached as a PDF" not in text_of(accepted)
+
+
+def test_watch_sends_the_receipts_of_each_pass(night: Path) -> None:
+    with serve("none") as box:
+        env = {
+            **os.environ,
+            "KPIBATCH_SMTP_PORT": str(box.port),
+            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        }
+        argv = ["watch", "--inbox", str(night / "inbox"), "--out", str(night / "out"), "--receipts"]
+        watcher = subprocess.Popen(
+            [sys.executable, "-m", "kpibatch", *argv, "--interval", "0.2"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=night,
+        )
+        try:
+            # the limit only ends a failure; the test waits for the receipts, not for a time
+            give_up = time.monotonic() + 300
+            while len(box.messages) < 3 and watcher.poll() is None and time.monotonic() < give_up:
+                time.sleep(0.2)
+            watcher.send_signal(signal.SIGTERM)
+            printed, err = watcher.communicate(timeout=120)
+        finally:
+            if watcher.poll() is None:
+                watcher.kill()
+    assert watcher.returncode == 0, err
+    assert printed.count("receipt sent") == 3, printed + err
+    by_subject(box)
