@@ -54,7 +54,10 @@ def _check_file(path: Path, archive: Archive, options: ScoreOptions, early: list
         problems += cut + validate(sub, read.problems)
     group = sub.group if sub is not None else None
     if sub is None or any(p.severity == "error" for p in problems):
-        return FileOutcome(path=path, source=read.source, score=None, problems=problems, group=group)
+        division = sub.division if sub is not None else None
+        return FileOutcome(
+            path=path, source=read.source, score=None, problems=problems, group=group, division=division
+        )
     score = score_division(sub, options)
     # the file's own warnings (macros ignored, text cut) belong to the division as the scorer's do:
     # results.json, the overview's count and the division sheet list them all

@@ -114,6 +114,8 @@ class Mail:
     language: str = field(metadata={"setting": "mail_language"})
     templates: Path | None = field(metadata={"setting": "mail_templates"})
     deadline_s: float = field(metadata={"setting": "mail_deadline_s"})
+    receipts: bool = field(default=False, metadata={"setting": "receipts"})
+    """A receipt to each division's registry contacts for every file a run claims (issue 16)."""
 
 
 @dataclass(frozen=True)
@@ -245,6 +247,8 @@ class Settings:
     """A folder whose ``th/`` or ``en/`` templates replace the shipped ones, file by file."""
     mail_deadline_s: float = 900.0
     """Seconds the whole mail step of a run or ``kpibatch send`` may take (``[mail] deadline_s``)."""
+    receipts: bool = False
+    """Mail each division a receipt for every file of it a run claims (``kpibatch.batch.receipts``)."""
 
     # The drop folder (kpibatch.batch). Paths left unset live inside ``out``; see ``kpibatch.batch.paths``.
     keep_inbox: bool = False

@@ -171,6 +171,8 @@ class FileOutcome:
     score: DivisionScore | None
     problems: list[Problem] = field(default_factory=list)
     group: tuple[int, int] | None = None
+    division: str | None = None
+    """The division a rejected file names, when it could be read (whom its receipt goes to)."""
 
     @property
     def accepted(self) -> bool:

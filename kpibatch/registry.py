@@ -303,7 +303,9 @@ def checked(outcome: FileOutcome, registry: Registry, *, strict: bool) -> FileOu
         params={"division": sub.division, "registry": Path(registry.source).name},
     )
     if strict:
-        return dataclasses.replace(outcome, score=None, problems=[*outcome.problems, problem])
+        return dataclasses.replace(
+            outcome, score=None, problems=[*outcome.problems, problem], division=sub.division
+        )
     return dataclasses.replace(outcome, problems=[*outcome.problems, problem])
 
 

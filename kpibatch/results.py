@@ -359,6 +359,7 @@ def outcome_record(outcome: FileOutcome) -> str:
         "score": _score_dict(score) if score is not None else None,
         # an accepted file's problems are its division's warnings (``pipeline.check_file``)
         "problems": None if score is not None else [_problem_dict(p) for p in outcome.problems],
+        "division": outcome.division,  # a rejected file's, for its receipt (issue 16)
     }
     return json.dumps(data, ensure_ascii=False)
 
@@ -374,7 +375,10 @@ def record_outcome(record: str, path: Path) -> FileOutcome:
         group = (int(data["group"][0]), int(data["group"][1])) if data["group"] is not None else None
         if data["score"] is None:
             problems = [_problem(p) for p in data["problems"]]
-            return FileOutcome(path=path, source=source, score=None, problems=problems, group=group)
+            division = data.get("division")  # records made before receipts lack it
+            return FileOutcome(
+                path=path, source=source, score=None, problems=problems, group=group, division=division
+            )
         if source is None:
             raise RecordUnreadable("an accepted file without its source")
         score = _score(data["score"], source)

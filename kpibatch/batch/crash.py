@@ -26,6 +26,7 @@ POINTS = (
     "written",  # a round's workbook and results.json are written, the report not in the ledger yet
     "reported",  # the round's report is in the ledger
 )
+MAIL_POINTS = ("receipted",)  # a receipt is sent and marked sent (only when receipts are on)
 _reached: Counter[str] = Counter()
 
 

@@ -20,8 +20,9 @@ What it stores and why:
 * ``reports``: the newest submission each round's report was written from, so a round whose report
   is older than its submissions (a run killed before writing) is written again by the next run.
 
-The mail sender (``kpibatch send``) keeps its own table ``mail`` in the same file; this module never
-touches it. WAL mode and a busy timeout let ``kpibatch history`` read while a run writes.
+The mail sender (``kpibatch send``) keeps its own table ``mail`` in the same file, and the receipts
+theirs (``receipts``, ``kpibatch.batch.receipts``); this module never touches them. WAL mode and a
+busy timeout let ``kpibatch history`` read while a run writes.
 """
 
 from __future__ import annotations

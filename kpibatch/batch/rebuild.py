@@ -203,6 +203,8 @@ def _row(item: Found, outcome: FileOutcome | None, run_id: int, inbox: Path) -> 
                 "total": str(outcome.score.total) if outcome.score.total is not None else None,
                 "scores": division_json(outcome.score),
             }
+        elif outcome.division is not None:  # a rejected file's division, as the run records it
+            extra = {"division": outcome.division, "division_key": division_key(outcome.division)}
         if outcome.group is not None:
             extra["fiscal_year"], extra["round"] = outcome.group
         extra["problems"] = json.dumps([p.to_dict() for p in outcome.problems], ensure_ascii=False)

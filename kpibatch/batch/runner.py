@@ -482,7 +482,10 @@ class _Run:
             }
         else:
             folder = self.paths.rejected / now.astimezone().date().isoformat()
+            # the division a rejected file names, for its receipt; a rejected row never supersedes
             extra = {}
+            if outcome.division is not None:
+                extra = {"division": outcome.division, "division_key": division_key(outcome.division)}
         if outcome.group is not None:
             extra["fiscal_year"], extra["round"] = outcome.group
         extra["problems"] = json.dumps([p.to_dict() for p in outcome.problems], ensure_ascii=False)

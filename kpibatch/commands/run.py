@@ -14,13 +14,14 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from kpibatch.batch import receipts
 from kpibatch.batch.ledger import Ledger
 from kpibatch.batch.lock import batch_lock
 from kpibatch.batch.paths import BatchPaths
 from kpibatch.batch.runner import BatchReport, run_inbox
 from kpibatch.commands.common import add_common, settings_from
 from kpibatch.commands.remind import print_results, scheduled
-from kpibatch.commands.send import print_deliveries
+from kpibatch.commands.send import print_deliveries, receipt_parts
 from kpibatch.config import Settings
 from kpibatch.deliver.pdf import PdfUnavailable, require_soffice
 from kpibatch.deliver.service import after_run, prepare
@@ -92,6 +93,12 @@ def add_batch_options(parser: argparse.ArgumentParser) -> None:
         help="also print each workbook to PDF beside it with LibreOffice (setting pdf)",
     )
     parser.add_argument(
+        "--receipts",
+        action="store_true",
+        default=None,
+        help="mail each division a receipt for its files to its registry contacts (setting receipts)",
+    )
+    parser.add_argument(
         "--stability-delay",
         type=float,
         metavar="SECONDS",
@@ -116,10 +123,13 @@ def batch_settings(args: argparse.Namespace, **more: Any) -> Settings:
         jobs=args.jobs,
         scheduler=args.scheduler,
         pdf=args.pdf,
+        receipts=args.receipts,
         **more,
     )
     if not settings.inbox.is_dir():
         raise UsageError(f"inbox folder not found: {settings.inbox}")
+    if settings.mail.receipts:  # before anything is claimed: the addresses and templates receipts need
+        receipts.prepare(receipt_parts(settings))
     if settings.pdf:  # before anything is claimed: a run asked for a PDF that cannot print none
         try:
             require_soffice()
@@ -166,11 +176,15 @@ def mail_step(
         print(
             f"run {report.run_id}: `kpibatch send --run {report.run_id}` mails its workbooks again", file=out
         )
+    receipted = receipts.after_run(report.run_id, receipt_parts(settings), dry_run=dry_run)
+    for note in receipted.notes:
+        print(f"warning: {note}", file=out)
+    receipts.print_receipts(receipted.deliveries, out)
     # issue 16: on the days [remind] days_before gives, the divisions still missing are reminded
     reminders = scheduled(settings, dry_run=dry_run, out=out) if email else []
     print_results(reminders, out)
     # An undelivered mail outranks rejected files: the report exists but nobody has it.
-    if mail.failed or any(not r.ok for r in reminders):
+    if mail.failed or receipted.failed or any(not r.ok for r in reminders):
         with Ledger(BatchPaths.of(settings.paths).ledger) as ledger:
             ledger.set_exit_code(report.run_id, ExitCode.MAIL)  # what `kpibatch history --runs` shows
         return ExitCode.MAIL

@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from kpibatch.batch import receipts
 from kpibatch.commands.common import add_common, settings_from
+from kpibatch.config import Settings
 from kpibatch.deliver.service import Delivery, prepare, send_later
 from kpibatch.deliver.summary import SummaryError
 from kpibatch.errors import ExitCode, UsageError
@@ -42,6 +44,13 @@ def register(commands: Any) -> None:
         metavar="ID",
         help="send mail ID of the outbox again, whatever its status (e.g. maybe sent); may be repeated",
     )
+    which.add_argument(
+        "--resend-receipt",
+        type=int,
+        action="append",
+        metavar="ID",
+        help="send receipt ID again, whatever its status (e.g. maybe sent); may be repeated",
+    )
     send.add_argument("--out", type=Path, help="output folder of the runs (where the ledger is)")
     send.add_argument(
         "--dry-run", action="store_true", help="write each mail as .eml beside its workbook instead"
@@ -54,21 +63,37 @@ def handle(args: argparse.Namespace, out: TextIO) -> int:
     settings = settings_from(args, out=args.out)
     for warning in prepare(settings, email=True, dry_run=args.dry_run):
         print(warning, file=out)
+    only_receipts = bool(args.resend_receipt)
+    everything_pending = not (args.run or args.file or args.resend or only_receipts)
     try:
-        deliveries = send_later(
-            settings,
-            run_id=args.run,
-            files=args.file or (),
-            resend=args.resend or (),
-            dry_run=args.dry_run,
-            log=lambda line: print(line, file=out),
+        deliveries = (
+            []
+            if only_receipts
+            else send_later(
+                settings,
+                run_id=args.run,
+                files=args.file or (),
+                resend=args.resend or (),
+                dry_run=args.dry_run,
+                log=lambda line: print(line, file=out),
+            )
+        )
+        # receipts left pending go with every pending mail; --resend-receipt sends the given ones
+        receipted = (
+            receipts.send_later(
+                receipt_parts(settings), resend=args.resend_receipt or (), dry_run=args.dry_run
+            )
+            if everything_pending or only_receipts
+            else []
         )
     except (LookupError, SummaryError) as exc:
         raise UsageError(str(exc)) from exc
-    if not deliveries:
+    if not deliveries and not receipted:
         print("ไม่มีอีเมลค้างส่ง / no pending mail", file=out)
     print_deliveries(deliveries, out)
-    return ExitCode.MAIL if any(not d.ok for d in deliveries) else ExitCode.OK
+    receipts.print_receipts(receipted, out)
+    failed = any(not d.ok for d in deliveries) or any(not d.ok for d in receipted)
+    return ExitCode.MAIL if failed else ExitCode.OK
 
 
 def print_deliveries(deliveries: Sequence[Delivery], out: TextIO) -> None:
@@ -94,3 +119,15 @@ def print_deliveries(deliveries: Sequence[Delivery], out: TextIO) -> None:
             )
         else:
             print(f"ส่งอีเมลไม่ได้ / mail cannot be sent: {d.workbook}: {d.detail}", file=out)
+
+
+def receipt_parts(settings: Settings) -> receipts.Receipting:
+    """What the receipts (``kpibatch.batch.receipts``) are given of the settings."""
+    return receipts.Receipting(
+        mail=settings.mail,
+        smtp=settings.smtp,
+        divisions=settings.divisions,
+        printing=settings.printing,
+        style=settings.style,
+        paths=settings.paths,
+    )
