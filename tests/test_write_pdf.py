@@ -281,9 +281,9 @@ def test_each_kpi_row_is_as_tall_as_the_lines_its_name_prints_on(
     printed: Path, tmp_path_factory: pytest.TempPathFactory
 ):
     """The lines each printed KPI name really takes (from the words' positions in the PDF) against the
-    lines its row holds: no name is cut, and at most one row in twenty is a line taller than its
-    name needs (on the examples: 0 cut and 5 of 107 too tall; 13 too tall before the row heights
-    counted LibreOffice's wider column unit)."""
+    lines its row holds: no name is cut and no row is a line taller than its name needs (on the
+    examples, 5 of 107 rows were a line too tall while Thai line breaks were estimated without ICU's
+    dictionary, 13 before the row heights counted LibreOffice's wider column unit)."""
     from write_helpers import load
 
     from kpibatch.write import widths
@@ -315,5 +315,6 @@ def test_each_kpi_row_is_as_tall_as_the_lines_its_name_prints_on(
                 cut.append((division, code, shown, lines))
             elif max(shown, status.get((division, code), 1)) < lines:
                 tall.append((division, code, shown, lines))
+    assert count >= 100  # every example KPI row was found on the printed pages
     assert not cut
-    assert len(tall) * 20 <= count, tall
+    assert not tall
