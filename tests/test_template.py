@@ -98,17 +98,14 @@ def test_drop_downs_offer_only_what_the_reader_understands(blank: openpyxl.Workb
 
 
 def test_weights_levels_and_results_take_numbers_only(blank: openpyxl.Workbook) -> None:
+    """Custom rules, so that Thai digits typed as text pass (tests/test_template_validation.py
+    calculates them); numbers keep their bounds."""
     dv = _validations(blank[KPI_SHEET])
-    # ``between`` is the default operator, which the file leaves out.
-    assert (dv["D5"].type, dv["D5"].operator, dv["D5"].formula1, dv["D5"].formula2) == (
-        "decimal",
-        None,
-        "0",
-        "100",
-    )
-    assert dv["G5"].type == "decimal" and str(dv["G5"].sqref) == "G5:K204"
-    assert dv["L5"].type == "decimal" and dv["M5"].type == "decimal"
-    assert _validations(blank[REALLOCATION_SHEET])["C3"].type == "decimal"
+    assert dv["D5"].type == "custom" and str(dv["D5"].sqref) == "D5:D204"
+    assert "AND(D5>=0,D5<=100)" in dv["D5"].formula1 and "๒" in dv["D5"].formula1
+    assert dv["G5"].type == "custom" and str(dv["G5"].sqref) == "G5:K204"
+    assert dv["L5"].type == "custom" and dv["M5"].type == "custom"
+    assert "C3>0" in _validations(blank[REALLOCATION_SHEET])["C3"].formula1
     assert dv["A5"].type == "custom" and "COUNTIF" in dv["A5"].formula1  # a code used twice
 
 
