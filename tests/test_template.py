@@ -114,11 +114,13 @@ def test_only_input_cells_are_unlocked_and_no_sheet_has_a_password(blank: openpy
         assert ws.protection.sheet, ws.title
         assert not ws.protection.password, ws.title
     kpis = blank[KPI_SHEET]
-    assert all(not kpis.cell(r, c).protection.locked for r in (5, 204) for c in range(1, 16))
-    assert all(kpis.cell(r, c).protection.locked for r in (1, 2, 4) for c in range(1, 16))
+    inputs = [*range(1, 16), *range(20, 24)]  # A to O, and the contact columns T to W
+    assert all(not kpis.cell(r, c).protection.locked for r in (5, 204) for c in inputs)
+    assert all(kpis.cell(r, c).protection.locked for r in (1, 2, 4) for c in inputs)
     assert kpis["P5"].protection.locked and kpis["P5"].protection.hidden
     division = blank[DIVISION_SHEET]
-    assert [division.cell(r, 2).protection.locked for r in range(3, 7)] == [False] * 4
+    # the division's details, then who reported and who certified the figures
+    assert [division.cell(r, 2).protection.locked for r in range(3, 13)] == [False] * 10
     assert division["A3"].protection.locked and division["C3"].protection.locked
     realloc = blank[REALLOCATION_SHEET]
     assert not realloc["A3"].protection.locked and realloc["A2"].protection.locked

@@ -28,6 +28,8 @@ from kpibatch.template import instructions
 from kpibatch.template.layout import (
     CODE_KEY_COLUMN,
     CODE_TEXT_COLUMN,
+    CONTACT_COLUMNS,
+    CONTACT_FIRST_COLUMN,
     DEFAULT_KPI_ROWS,
     DIRECTION_CHOICES,
     DIVISION_FIRST_ROW,
@@ -151,14 +153,21 @@ def _write_value(ws: Any, row: int, col: int, value: Any, fmt: Any) -> None:
 
 
 def _write_row(
-    ws: Any, row: int, columns: Sequence[Column], values: Mapping[str, Any], formats: Mapping[str, Any]
+    ws: Any,
+    row: int,
+    columns: Sequence[Column],
+    values: Mapping[str, Any],
+    formats: Mapping[str, Any],
+    first_col: int = 0,
 ) -> None:
-    for col, column in enumerate(columns):
+    for col, column in enumerate(columns, start=first_col):
         _write_value(ws, row, col, values.get(column.key), formats[column.kind])
 
 
-def _write_header(ws: Any, row: int, columns: Sequence[Column], fmt: Any, *, widths: bool = True) -> None:
-    for col, column in enumerate(columns):
+def _write_header(
+    ws: Any, row: int, columns: Sequence[Column], fmt: Any, *, widths: bool = True, first_col: int = 0
+) -> None:
+    for col, column in enumerate(columns, start=first_col):
         ws.write_string(row, col, column.header, fmt)
         if widths:
             ws.set_column(col, col, column.width)
@@ -177,6 +186,8 @@ def kpi_values(row: KpiRow) -> dict[str, Any]:
         "verified_result": row.verified_result,
         "status": row.status,
         "note": row.note,
+        # who answers for a KPI stays from round to round, like its definition
+        **(row.contacts.as_dict() if row.contacts else {}),
     }
     values.update({level: value for level, value in zip(contract.LEVELS, row.levels, strict=True)})
     return values
@@ -317,18 +328,24 @@ def _division_sheet(wb: Any, fmt: _Formats, spec: TemplateSpec) -> None:
         "short_name": spec.short_name,
         "fiscal_year": spec.fiscal_year,
         "round": spec.round,
-    }
+    }  # a next round's signatories sign again: their cells start blank
     help_texts = {
         "division": "ชื่อเต็มของหน่วยงาน / the division's full name",
         "short_name": "ไม่บังคับ ใช้เป็นชื่อชีตในรายงาน / optional: the sheet name in the report",
         "fiscal_year": "ปี พ.ศ. เช่น 2563 / Buddhist-era year, e.g. 2563",
         "round": "เลือก 6, 9 หรือ 12 (เดือน) / choose 6, 9 or 12 (months)",
+        "reporter": "ไม่บังคับ ชื่อผู้รายงานข้อมูล / optional: who reported the figures",
+        "reporter_position": "ไม่บังคับ / optional",
+        "reported_on": "ไม่บังคับ เช่น 15 ต.ค. 2563 / optional, e.g. 15 Oct 2020",
+        "certifier": "ไม่บังคับ ชื่อผู้รับรองข้อมูล พิมพ์ใต้สรุปผลคะแนน / optional: printed under the summary",
+        "certifier_position": "ไม่บังคับ เช่น ผู้อำนวยการกอง / optional, e.g. director",
+        "certified_on": "ไม่บังคับ เช่น 15 ต.ค. 2563 / optional, e.g. 15 Oct 2020",
     }
     for i, key in enumerate(DIVISION_KEYS):
         row = DIVISION_FIRST_ROW + i
         ws.write_string(row, 0, bilingual(*DIVISION_LABELS[key]), fmt.label)
         kind = "number" if key in ("fiscal_year", "round") else "text"
-        _write_value(ws, row, 1, values[key], fmt.input[kind])
+        _write_value(ws, row, 1, values.get(key), fmt.input[kind])
         ws.write_string(row, 2, help_texts[key], fmt.help)
     year_row = DIVISION_FIRST_ROW + DIVISION_KEYS.index("fiscal_year")
     _validate(
@@ -535,6 +552,7 @@ def _kpi_sheet(wb: Any, fmt: _Formats, spec: TemplateSpec) -> None:
     for col, header in HELPER_HEADERS.items():
         ws.write_string(KPI_HEADER_ROW, col, header, fmt.header)
     ws.set_column(TOP_LEVEL_COLUMN, WEIGHT_VALUE_COLUMN, 12, None, {"hidden": True})
+    _write_header(ws, KPI_HEADER_ROW, CONTACT_COLUMNS, fmt.header, first_col=CONTACT_FIRST_COLUMN)
 
     key_col = _letter(CODE_KEY_COLUMN)
     keys = f"${key_col}${first + 1}:${key_col}${last + 1}"
@@ -543,7 +561,9 @@ def _kpi_sheet(wb: Any, fmt: _Formats, spec: TemplateSpec) -> None:
     for i in range(spec.input_rows):
         row = first + i
         kpi = spec.kpis[i] if i < len(spec.kpis) else None
-        _write_row(ws, row, KPI_COLUMNS, kpi_values(kpi) if kpi else {}, fmt.input)
+        values = kpi_values(kpi) if kpi else {}
+        _write_row(ws, row, KPI_COLUMNS, values, fmt.input)
+        _write_row(ws, row, CONTACT_COLUMNS, values, fmt.input, CONTACT_FIRST_COLUMN)
         formulas = _helper_formulas(row, keys)
         key = normalize_code(kpi.code) if kpi is not None else None
         flag = 1 if kpi is not None and parent_of.get(kpi.code, "") is None else 0
