@@ -62,7 +62,7 @@ def check(path: str | Path, **options: Any) -> Checked:
     from kpibatch.pipeline import check_files
 
     settings = load_settings(overrides={"jobs": 1, **options})
-    [outcome] = list(check_files([Path(path)], settings))
+    [outcome] = list(check_files([Path(path)], settings.checking))
     score = outcome.score
     return Checked(
         path=outcome.path,
@@ -92,7 +92,7 @@ def run(inbox: str | Path, out: str | Path, **options: Any) -> BatchReport:
     if not settings.inbox.is_dir():
         raise FileNotFoundError(f"inbox folder not found: {settings.inbox}")
     prepare(settings, email=False, dry_run=False)
-    with batch_lock(BatchPaths.of(settings).lock):
+    with batch_lock(BatchPaths.of(settings.paths).lock):
         return run_inbox(settings, lock_held=True)
 
 

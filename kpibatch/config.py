@@ -6,7 +6,11 @@ Every key of ``Settings`` can be set in all three places: ``floor = 1`` in the T
 
 ``Settings`` is composed of small typed parts, one per concern, and each stage is handed only its
 part: ``scoring`` (the scorer), ``style`` (the workbook and the summary), ``limits`` (the checks before
-a workbook is parsed), ``workers``, ``paths``, ``batch`` (the drop folder), ``mail`` and ``smtp``. The
+a workbook is parsed), ``workers``, ``paths``, ``batch`` (the drop folder), ``mail``, ``smtp``,
+``divisions`` (registry, deadlines) and ``printing``; ``checking`` and ``reporting`` bundle the parts
+the check and the write stage need. Only the composition roots (the CLI commands, the library API,
+``pipeline.run_batch``, ``batch.runner``, ``batch.watch``, ``deliver.service``) hold the whole
+``Settings``; ``tests/test_config_parts.py`` checks that no other function takes it. The
 keys stay the flat names they always had (``smtp_host``, ``KPIBATCH_SMTP_HOST``, ``[smtp] host``), so
 configuration files, environment and options written for earlier versions keep working; each part's
 field names the key it comes from, and a test checks that every key belongs to exactly one part.
@@ -47,7 +51,6 @@ class ReportStyle:
     font_name: str = field(metadata={"setting": "font_name"})
     font_size: int = field(metadata={"setting": "font_size"})
     thai_digits: bool = field(metadata={"setting": "thai_digits"})
-    expected_divisions: tuple[str, ...] = field(metadata={"setting": "expected_divisions"})
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,8 @@ class Divisions:
     registry: Path | None = field(metadata={"setting": "divisions_registry"})
     strict: bool = field(metadata={"setting": "strict_divisions"})
     deadlines: dict[str, Any] = field(metadata={"setting": "deadlines"})
+    expected: tuple[str, ...] = field(metadata={"setting": "expected_divisions"})
+    """The deprecated list of expected divisions, used when no registry is named."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +167,27 @@ PARTS: dict[str, type] = {
 }
 """``Settings``' parts by the name of the property that gives each; each field's ``setting`` metadata
 names the key (TOML, ``KPIBATCH_*``, option) it holds."""
+
+
+@dataclass(frozen=True)
+class Checking:
+    """The parts reading, validating and scoring a workbook needs (``pipeline.check_files``)."""
+
+    workers: Workers
+    scoring: Scoring
+    limits: InputLimits
+    divisions: Divisions
+
+
+@dataclass(frozen=True)
+class Reporting:
+    """The parts writing a round's outputs needs (``pipeline.write_group``): the workbook's style,
+    ``report.html``'s language and templates, the registry and deadlines, the printed PDF."""
+
+    style: ReportStyle
+    mail: Mail
+    divisions: Divisions
+    printing: Printing
 
 
 @dataclass(frozen=True)
@@ -270,6 +296,14 @@ class Settings:
     @property
     def printing(self) -> Printing:
         return self.part(Printing)
+
+    @property
+    def checking(self) -> Checking:
+        return Checking(self.workers, self.scoring, self.limits, self.divisions)
+
+    @property
+    def reporting(self) -> Reporting:
+        return Reporting(self.style, self.mail, self.divisions, self.printing)
 
     # Limits checked before a workbook is parsed (kpibatch/read/precheck.py). A KPI workbook is a few
     # hundred kilobytes with a few hundred rows; these leave a wide margin and still keep a hostile

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from kpibatch.config import ConfigError, Settings
+from kpibatch.config import ConfigError, Divisions
 from kpibatch.consolidate import Group
 from kpibatch.fsutil import write_text_atomic
 from kpibatch.read.submission import fiscal_year_be
@@ -133,30 +133,30 @@ def standings(
     return result
 
 
-def deadline_for(settings: Settings, fiscal_year: int, round_: int) -> dt.date | None:
-    return parse_deadlines(settings.deadlines).get((fiscal_year, round_))
+def deadline_for(divisions: Divisions, fiscal_year: int, round_: int) -> dt.date | None:
+    return parse_deadlines(divisions.deadlines).get((fiscal_year, round_))
 
 
-def group_standings(group: Group, settings: Settings) -> list[DivisionStanding]:
+def group_standings(group: Group, divisions: Divisions) -> list[DivisionStanding]:
     """The standings of a group's round, or none when the settings give it no deadline.
 
     The divisions are the registry's (else ``expected_divisions``, else those that submitted); a
     submission's time is its file's modification time as received (the archive keeps it).
     """
-    deadline = deadline_for(settings, group.fiscal_year, group.round)
+    deadline = deadline_for(divisions, group.fiscal_year, group.round)
     if deadline is None:
         return []
     submitted = {
         score.division: dt.datetime.fromtimestamp(score.submission.source.mtime).astimezone()
         for score in group.divisions
     }
-    names = expected_names(settings, submitted) or tuple(submitted)
+    names = expected_names(divisions, submitted) or tuple(submitted)
     return standings(names, submitted, deadline)
 
 
-def write_group_standings(group: Group, folder: Path, settings: Settings) -> Path | None:
+def write_group_standings(group: Group, folder: Path, divisions: Divisions) -> Path | None:
     """Write ``deadlines.json`` beside the group's workbook (or remove a stale one)."""
-    found = group_standings(group, settings)
+    found = group_standings(group, divisions)
     target = folder / STANDINGS_FILE
     if not found:
         with contextlib.suppress(FileNotFoundError):

@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from kpibatch import parallel
 from kpibatch.checking import check_file
-from kpibatch.config import Scoring, Settings
+from kpibatch.config import Checking, Reporting, Scoring, Settings
 from kpibatch.consolidate import Group, consolidate
 from kpibatch.deadlines import write_group_standings
 from kpibatch.deliver.report import write_report_html
@@ -81,7 +81,7 @@ class RunReport:
 def write_group(
     group: Group,
     out: Path,
-    settings: Settings,
+    reporting: Reporting,
     generated_at: dt.datetime,
     trend: Trend | None = None,
     *,
@@ -96,24 +96,24 @@ def write_group(
     folder.mkdir(parents=True, exist_ok=True)
 
     def workbook_into(tmp: Path) -> None:
-        write_report(group, tmp, settings.style, generated_at, trend)
+        write_report(group, tmp, reporting.style, generated_at, trend)
         if checkpoint is not None:
             checkpoint("writing")
 
     workbook = write_atomic(folder / report_filename(group), workbook_into)
     data = group_dict(group, generated_at)
     results = write_atomic(folder / "results.json", lambda tmp: write_results(tmp, data))
-    write_group_standings(group, folder, settings)  # issue 16: deadlines.json, read by the report
-    html = write_report_html(workbook, data, settings)
-    if settings.pdf:  # issue 16: the printed PDF beside the workbook
+    write_group_standings(group, folder, reporting.divisions)  # issue 16: deadlines.json, read by the report
+    html = write_report_html(workbook, data, reporting.style, reporting.mail, reporting.divisions)
+    if reporting.printing.pdf:  # issue 16: the printed PDF beside the workbook
         from kpibatch.deliver.pdf import workbook_pdf
 
-        workbook_pdf(workbook, settings)
+        workbook_pdf(workbook, reporting.printing)
     return GroupOutput(group=group, folder=folder, workbook=workbook, results=results, html=html)
 
 
 def check_files(
-    files: Iterable[Path], settings: Settings, *, for_report: bool = False
+    files: Iterable[Path], checking: Checking, *, for_report: bool = False
 ) -> Generator[FileOutcome, None, None]:
     """Check every file, yielding outcomes as they are ready, in the order of ``files``.
 
@@ -121,28 +121,29 @@ def check_files(
     keeps only what the outputs read (its scored KPIs, not the submission's rows as read:
     ``DivisionScore.without_rows``), which keeps a large batch's memory down.
 
-    Workbooks are parsed in worker processes (``settings.jobs``, 0 = one per CPU) or on a Dask
-    cluster (``settings.scheduler``), never in this process: a hostile file can abort the reader, and
+    Workbooks are parsed in worker processes (``jobs``, 0 = one per CPU) or on a Dask
+    cluster (``scheduler``), never in this process: a hostile file can abort the reader, and
     then only its worker dies. Each local worker runs under a memory limit and each file under a time
     limit (``worker_memory_mb``, ``file_timeout_s``); see ``kpibatch.parallel``.
     """
     require_defused_xml()
-    if settings.jobs < 0:
-        raise ConfigError(f"setting jobs: {settings.jobs} is not 0 (one per CPU) or a number of processes")
-    options = score_options(settings.scoring)
-    prechecks = Limits.from_settings(settings.limits)
-    if settings.scheduler:
-        outcomes = parallel.check_on_cluster(files, options, settings.scheduler, prechecks=prechecks)
+    workers, limits = checking.workers, checking.limits
+    if workers.jobs < 0:
+        raise ConfigError(f"setting jobs: {workers.jobs} is not 0 (one per CPU) or a number of processes")
+    options = score_options(checking.scoring)
+    prechecks = Limits.from_settings(limits)
+    if workers.scheduler:
+        outcomes = parallel.check_on_cluster(files, options, workers.scheduler, prechecks=prechecks)
     else:
         isolation = parallel.Limits(
-            file_seconds=settings.file_timeout_s or None,
-            memory_bytes=settings.worker_memory_mb * 1024 * 1024 if settings.worker_memory_mb else None,
+            file_seconds=limits.file_timeout_s or None,
+            memory_bytes=limits.worker_memory_mb * 1024 * 1024 if limits.worker_memory_mb else None,
         )
-        jobs = settings.jobs or parallel.default_jobs()
+        jobs = workers.jobs or parallel.default_jobs()
         outcomes = parallel.check_in_workers(files, options, jobs, isolation, prechecks=prechecks)
     checked = _compacted(outcomes) if for_report else outcomes
-    registry = registry_of(settings)  # issue 16: an unknown division is a warning, or a rejection
-    return checked if registry is None else checked_all(checked, registry, strict=settings.strict_divisions)
+    registry = registry_of(checking.divisions)  # issue 16: an unknown division is a warning, or a rejection
+    return checked if registry is None else checked_all(checked, registry, strict=checking.divisions.strict)
 
 
 def _compacted(outcomes: Generator[FileOutcome, None, None]) -> Generator[FileOutcome, None, None]:
@@ -155,7 +156,7 @@ def _compacted(outcomes: Generator[FileOutcome, None, None]) -> Generator[FileOu
 
 def orchestrate(
     files: Sequence[Path],
-    settings: Settings,
+    checking: Checking,
     *,
     on_file: Callable[[FileOutcome], None],
     groups: Callable[[list[FileOutcome]], Iterable[G]],
@@ -170,7 +171,7 @@ def orchestrate(
     """
     outcomes: list[FileOutcome] = []
     # closed at once when on_file raises: the workers stop instead of checking files nobody takes
-    with contextlib.closing(check_files(files, settings, for_report=True)) as checked:
+    with contextlib.closing(check_files(files, checking, for_report=True)) as checked:
         for outcome in checked:
             outcomes.append(outcome)
             on_file(outcome)
@@ -206,10 +207,10 @@ def run_batch(
 
     report.outputs = orchestrate(
         list(files),
-        settings,
+        settings.checking,
         on_file=take,
         groups=groups,
-        write=lambda group: write_group(group, out, settings, generated[0]),
+        write=lambda group: write_group(group, out, settings.reporting, generated[0]),
     )
     return report
 

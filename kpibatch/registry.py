@@ -22,7 +22,7 @@ from typing import Any
 
 import python_calamine
 
-from kpibatch.config import ConfigError, Settings
+from kpibatch.config import ConfigError, Divisions
 from kpibatch.model import FileOutcome
 from kpibatch.problems import DivisionUnknown, DivisionUnknownRejected
 from kpibatch.read.submission import column_letter
@@ -252,12 +252,12 @@ def load_registry(path: Path) -> Registry:
     return parse_toml(path.read_text(encoding="utf-8"), str(path))
 
 
-def registry_of(settings: Settings) -> Registry | None:
+def registry_of(divisions: Divisions) -> Registry | None:
     """The registry the settings name (``[divisions] registry``), or None; unreadable is a config error."""
-    if settings.divisions_registry is None:
+    if divisions.registry is None:
         return None
     try:
-        registry = load_registry(settings.divisions_registry)
+        registry = load_registry(divisions.registry)
     except RegistryError as exc:
         raise ConfigError(f"setting divisions_registry: {exc}") from exc
     for problem in registry.problems:
@@ -265,13 +265,13 @@ def registry_of(settings: Settings) -> Registry | None:
     return registry
 
 
-def expected_names(settings: Settings, submitted: Iterable[str] = ()) -> tuple[str, ...]:
+def expected_names(divisions: Divisions, submitted: Iterable[str] = ()) -> tuple[str, ...]:
     """The divisions expected to submit: the registry's, else the deprecated ``expected_divisions``.
 
     A registry division that submitted under another of its names (an alias) is given as the name
     it submitted under, so a list of the missing compares names as typed and still leaves it out.
     """
-    registry = registry_of(settings)
+    registry = registry_of(divisions)
     if registry is not None:
         as_submitted: dict[str, str] = {}
         for name in submitted:
@@ -279,12 +279,12 @@ def expected_names(settings: Settings, submitted: Iterable[str] = ()) -> tuple[s
             if found is not None:
                 as_submitted.setdefault(found.name, name)
         return tuple(as_submitted.get(name, name) for name in registry.names)
-    if settings.expected_divisions:
+    if divisions.expected:
         log.warning(
             "expected_divisions เลิกใช้แล้ว ให้ใช้ทะเบียนหน่วยงาน [divisions] registry แทน / "
             "expected_divisions is deprecated: use the division registry ([divisions] registry)"
         )
-    return settings.expected_divisions
+    return divisions.expected
 
 
 def checked(outcome: FileOutcome, registry: Registry, *, strict: bool) -> FileOutcome:

@@ -141,7 +141,7 @@ def replace_race(tmp: Path, trials: int) -> dict[str, Any]:
         thread.join()
         filed += len(report.filed)
         left += len(report.waiting)
-        with Ledger(BatchPaths.of(settings).ledger) as ledger:
+        with Ledger(BatchPaths.of(settings.paths).ledger) as ledger:
             for row in ledger.submissions():
                 if sha256_of(Path(row.location)) != row.sha256:
                     mismatched += 1
@@ -209,7 +209,7 @@ def rebuild(tmp: Path, files: int) -> dict[str, Any]:
             round_=(6, 12)[i % 2],
         )
     run_inbox(settings)
-    paths = BatchPaths.of(settings)
+    paths = BatchPaths.of(settings.paths)
     with Ledger(paths.ledger) as ledger:
         before = sorted((r.sha256, r.status, r.superseded_by is None) for r in ledger.submissions())
     for suffix in ("", "-wal", "-shm"):

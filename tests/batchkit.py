@@ -53,7 +53,7 @@ def division_totals(out: Path, key: str = "2563-r12") -> dict[str, float | None]
 
 
 def rows(settings: Settings) -> list[SubmissionRow]:
-    with Ledger(BatchPaths.of(settings).ledger) as ledger:
+    with Ledger(BatchPaths.of(settings.paths).ledger) as ledger:
         return ledger.submissions()
 
 
@@ -67,7 +67,7 @@ def digests(paths: Iterable[Path]) -> set[str]:
 
 def audit(settings: Settings, inputs: set[str]) -> list[SubmissionRow]:
     """Every input's bytes exist somewhere, and the ledger and the folders tell the same story."""
-    paths = BatchPaths.of(settings)
+    paths = BatchPaths.of(settings.paths)
     kept = files_under(paths.archive, paths.rejected)
     assert not [p for p in kept if p.name.startswith(TEMP_PREFIX)], "half-made copies left behind"
     assert not paths.stage.exists(), "scratch links left behind"

@@ -50,12 +50,12 @@ def test_a_second_run_exits_at_once_with_code_4_while_the_lock_is_held(
 ) -> None:
     settings = settings_for(tmp_path)
     book = division_book(settings.inbox / "a.xlsx", "กองเอ")
-    with batch_lock(BatchPaths.of(settings).lock):
+    with batch_lock(BatchPaths.of(settings.paths).lock):
         code, out = cli("run", *run_args(settings))
     assert code == ExitCode.LOCKED
     assert "another kpibatch run is in progress" in capsys.readouterr().err
     assert out == "" and book.exists()
-    assert not BatchPaths.of(settings).ledger.exists()
+    assert not BatchPaths.of(settings.paths).ledger.exists()
 
 
 def test_the_lock_holds_across_processes_and_is_gone_when_its_holder_is(tmp_path: Path) -> None:
@@ -67,7 +67,7 @@ def test_the_lock_holds_across_processes_and_is_gone_when_its_holder_is(tmp_path
             "-c",
             "import sys; from pathlib import Path; from kpibatch.batch.lock import batch_lock\n"
             "with batch_lock(Path(sys.argv[1])):\n    print('held', flush=True); sys.stdin.read()",
-            str(BatchPaths.of(settings).lock),
+            str(BatchPaths.of(settings.paths).lock),
         ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,

@@ -83,7 +83,7 @@ def killed_run(settings: Settings, point: str) -> subprocess.CompletedProcess[st
 
 
 def assert_finished(settings: Settings, inputs: set[str]) -> None:
-    paths = BatchPaths.of(settings)
+    paths = BatchPaths.of(settings.paths)
     assert list(paths.inbox.iterdir()) == []
     found = audit(settings, inputs)
     assert sorted(r.status for r in found) == ["accepted"] * 4 + ["duplicate", "rejected"]
@@ -113,7 +113,7 @@ def test_a_run_killed_at_any_step_is_finished_by_the_next(
     if point == "staged":  # archived files are staged and read again only when the rules changed
         import sqlite3
 
-        with sqlite3.connect(BatchPaths.of(settings).ledger) as db:
+        with sqlite3.connect(BatchPaths.of(settings.paths).ledger) as db:
             db.execute("UPDATE submissions SET rules = 'older rules'")
     crashed = killed_run(settings, point)
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr
@@ -133,7 +133,7 @@ def test_a_run_killed_at_any_step_is_finished_by_the_next(
 
     assert report.exit_code in (0, 3)
     assert_finished(settings, inputs)
-    with Ledger(BatchPaths.of(settings).ledger) as ledger:
+    with Ledger(BatchPaths.of(settings.paths).ledger) as ledger:
         killed = ledger.runs()[-2]
     assert killed.finished_at is None and killed.exit_code is None
 
@@ -149,17 +149,17 @@ def test_a_run_killed_while_finishing_a_killed_run(night: tuple[Settings, set[st
 def test_a_file_removed_while_the_run_was_down_is_marked_missing(night: tuple[Settings, set[str]]) -> None:
     settings, _ = night
     assert killed_run(settings, "recorded").returncode == -signal.SIGKILL
-    with Ledger(BatchPaths.of(settings).ledger) as ledger:
+    with Ledger(BatchPaths.of(settings.paths).ledger) as ledger:
         [row] = ledger.unfiled()
     # killed with the row written, the file was waiting beside its destination: someone removes it
-    paths = BatchPaths.of(settings)
+    paths = BatchPaths.of(settings.paths)
     root = paths.rejected if row.status == "rejected" else paths.archive
     assert not Path(row.source_path).exists()
     taken_path(root, Path(row.location)).unlink()
 
     report = run_inbox(settings)
 
-    with Ledger(BatchPaths.of(settings).ledger) as ledger:
+    with Ledger(BatchPaths.of(settings.paths).ledger) as ledger:
         assert ledger.get(row.id).status == "missing"
         assert ledger.unfiled() == []
     assert report.recovered == 0

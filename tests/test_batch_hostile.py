@@ -113,7 +113,7 @@ def test_a_link_to_a_workbook_is_refused_not_archived_as_a_link(tmp_path: Path) 
 
     assert [(r.name, r.problem.code) for r in report.refused] == [("a.xlsx", "file-is-link")]
     assert str(target) in report.refused[0].problem.message_en
-    paths = BatchPaths.of(settings)
+    paths = BatchPaths.of(settings.paths)
     archived = [p for p in paths.archive.rglob("*")] if paths.archive.exists() else []
     assert not [p for p in archived if p.is_symlink()] and rows(settings) == []
     assert (settings.inbox / "a.xlsx").is_symlink() and target.is_file()
@@ -254,7 +254,7 @@ def test_a_dry_run_writes_its_eml_under_the_batch_lock(
 
     settings = settings_for(tmp_path)
     division_book(settings.inbox / "a.xlsx", "กองเอ")
-    lock = BatchPaths.of(settings).lock
+    lock = BatchPaths.of(settings.paths).lock
     held: list[bool] = []
     real = service.write_atomic
 
@@ -351,7 +351,7 @@ def test_a_ledger_keyed_before_the_thai_aware_key_is_rekeyed_once(tmp_path: Path
     run_inbox(settings)
     division_book(settings.inbox / "a2.xlsx", SPLIT, 5.0)
     run_inbox(settings)
-    ledger_path = BatchPaths.of(settings).ledger
+    ledger_path = BatchPaths.of(settings.paths).ledger
     import sqlite3
 
     with sqlite3.connect(ledger_path) as db:  # as an older kpibatch left it
@@ -443,7 +443,7 @@ def _filed_night(tmp_path: Path) -> tuple[Settings, list[SubmissionRow]]:
 
 
 def _remove_ledger(settings: Settings, how: str) -> Path:
-    ledger = BatchPaths.of(settings).ledger
+    ledger = BatchPaths.of(settings.paths).ledger
     for suffix in ("", "-wal", "-shm"):
         ledger.with_name(ledger.name + suffix).unlink(missing_ok=True)
     if how == "empty":
@@ -519,7 +519,7 @@ def test_a_corrupt_ledger_is_named_in_the_message(
     tmp_path: Path, damage: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     settings, _ = _filed_night(tmp_path)
-    ledger = BatchPaths.of(settings).ledger
+    ledger = BatchPaths.of(settings.paths).ledger
     with Ledger(ledger):
         pass  # checkpointed into the main file on close
     data = ledger.read_bytes()

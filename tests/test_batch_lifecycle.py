@@ -86,7 +86,7 @@ def test_rejected_file_moves_to_dated_folder_with_every_error_explained(tmp_path
     assert re.search(r"1 accepted, 1 rejected, 0 duplicates, 0 superseded; output: ", text)
     [row] = [r for r in audit(settings, inputs) if r.status == "rejected"]
     location = Path(row.location)
-    assert location.parent.parent == BatchPaths.of(settings).rejected
+    assert location.parent.parent == BatchPaths.of(settings.paths).rejected
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", location.parent.name)
     reason = reason_path(location).read_text(encoding="utf-8-sig")
     assert "ผิด.xlsx" in reason and row.sha256 in reason
@@ -146,7 +146,7 @@ def test_keep_inbox_copies_and_never_touches_the_inbox(tmp_path: Path, examples_
 
     assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in examples_inbox.iterdir()} == before
     assert (len(first.accepted), len(second.accepted), len(second.duplicates)) == (6, 0, 6)
-    paths = BatchPaths.of(settings)
+    paths = BatchPaths.of(settings.paths)
     assert len(files_under(paths.archive)) == 6  # duplicates of kept files are not copied again
     assert len(division_totals(settings.out)) == 6
     audit(settings, digests(p for p in examples_inbox.iterdir() if p.suffix == ".xlsx"))
@@ -161,7 +161,7 @@ def test_a_duplicate_in_a_kept_inbox_is_what_the_readme_says(tmp_path: Path) -> 
     report = run_inbox(settings)
     [dup] = report.duplicates
     assert Path(dup.row.location).parent == settings.inbox and dup.row.duplicate_of is not None
-    assert not (BatchPaths.of(settings).archive / "duplicates").exists()
+    assert not (BatchPaths.of(settings.paths).archive / "duplicates").exists()
     readme = " ".join((Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8").split())
     keep = readme[readme.index("**Keep-inbox.**") : readme.index("**Output.**")]
     for said in ("recorded in the ledger as a duplicate", "inbox file as its location", "not copied"):
@@ -250,7 +250,9 @@ def test_a_report_is_written_from_the_records_and_refuses_a_tampered_file_it_rea
     assert run_inbox(settings).outputs  # the record stands for the file: the edit is not read
     assert division_totals(settings.out) == {"กองเอ": 3.0, "กองบี": 4.0}
 
-    with sqlite3.connect(BatchPaths.of(settings).ledger) as db:  # rules changed since a.xlsx was recorded
+    with sqlite3.connect(
+        BatchPaths.of(settings.paths).ledger
+    ) as db:  # rules changed since a.xlsx was recorded
         db.execute("UPDATE submissions SET rules = 'older rules' WHERE id = ?", (row.id,))
     division_book(settings.inbox / "c.xlsx", "กองซี", 2.0)
     code, _ = cli("run", "--inbox", settings.inbox, "--out", settings.out, "--stability-delay", "0")

@@ -49,7 +49,7 @@ def test_generation_is_deterministic(corpus: Path, tmp_path: Path) -> None:
 
 
 def test_generated_workbooks_are_realistic(corpus: Path) -> None:
-    outcomes = list(check_files(sorted(corpus.glob("*.xlsx")), Settings(jobs=2)))
+    outcomes = list(check_files(sorted(corpus.glob("*.xlsx")), Settings(jobs=2).checking))
     accepted = [o.score for o in outcomes if o.score is not None]
     assert len(outcomes) == 60 and len(accepted) >= 54, [p.render() for o in outcomes for p in o.errors]
     assert all(10 <= len(score.kpis) <= 30 for score in accepted)

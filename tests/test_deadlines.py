@@ -113,7 +113,7 @@ def test_the_report_mail_shows_the_standings_too(tmp_path: Path) -> None:
     os.utime(early, (stamp, stamp))
     settings = replace(mail_settings(), divisions_registry=registry, deadlines={"2563-12": "2020-10-10"})
     output = run_batch([early], tmp_path / "out", replace(settings, jobs=1)).outputs[0]
-    msg = message_for(output.workbook, settings, envelope(settings))
+    msg = message_for(output.workbook, settings, envelope(settings.mail))
     text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "- กองทดสอบระบบ: ส่งตรงเวลา" in text and "- กองที่ยังไม่ส่ง: ยังไม่ส่ง" in text
 

@@ -101,7 +101,7 @@ def test_report_html_is_written_on_every_run_and_is_self_contained(tmp_path: Pat
 def test_report_html_is_the_html_part_of_the_mail(tmp_path: Path) -> None:
     settings = mail_settings(expected_divisions=("กองบริหารการคลัง", "กองที่ยังไม่ส่ง"))
     out = run_batch(inbox_files(EXAMPLES), tmp_path, settings).outputs[0]
-    html_part = message_for(out.workbook, settings, envelope(settings)).get_body(("html",))
+    html_part = message_for(out.workbook, settings, envelope(settings.mail)).get_body(("html",))
     assert html_part is not None
     # Mail has CRLF line ends on the wire; the file keeps the platform's.
     assert html_part.get_content().replace("\r\n", "\n") == out.html.read_text(encoding="utf-8")

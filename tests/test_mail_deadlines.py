@@ -17,7 +17,7 @@ from mailserver import HOST, ScriptedServer, free_port, mail_settings
 from kpibatch.cli import main
 from kpibatch.config import ConfigError, load_settings
 from kpibatch.deliver.message import envelope
-from kpibatch.deliver.service import message_for
+from kpibatch.deliver.service import mail_deadline, message_for
 from kpibatch.deliver.smtp import MailError, send
 from kpibatch.pipeline import GroupOutput, inbox_files, run_batch
 
@@ -43,9 +43,14 @@ def test_a_reply_trickled_byte_by_byte_is_cut_at_the_step_deadline(
 ) -> None:
     with ScriptedServer(trickle=trickle, limit=8.0) as server:
         settings = mail_settings(None, smtp_port=server.port, smtp_retries=0, **timeouts)
-        env = envelope(settings)
+        env = envelope(settings.mail)
         with pytest.raises(MailError) as caught:
-            send(message_for(output.workbook, settings, env), env, settings)
+            send(
+                message_for(output.workbook, settings, env),
+                env,
+                settings.smtp,
+                deadline=mail_deadline(settings),
+            )
         assert server.hung_up.wait(10), "the client should leave while the reply is still trickling"
     assert not server.gave_up.is_set()
     assert not caught.value.permanent and not caught.value.maybe_sent
@@ -65,9 +70,14 @@ def test_the_mail_step_deadline_bounds_every_attempt(output: GroupOutput) -> Non
             smtp_retries=3,
             mail_deadline_s=5.0,
         )
-        env = envelope(settings)
+        env = envelope(settings.mail)
         with pytest.raises(MailError, match="mail_deadline_s") as caught:
-            send(message_for(output.workbook, settings, env), env, settings)
+            send(
+                message_for(output.workbook, settings, env),
+                env,
+                settings.smtp,
+                deadline=mail_deadline(settings),
+            )
         assert server.hung_up.wait(30)
     assert not server.gave_up.is_set()
     assert caught.value.attempts == 1  # no retry starts past the deadline

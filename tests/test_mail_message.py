@@ -54,7 +54,7 @@ def test_attachment_is_the_workbook_byte_for_byte_with_its_thai_name_in_rfc_2231
     output: GroupOutput,
 ) -> None:
     settings = mail_settings()
-    raw, msg = roundtrip(message_for(output.workbook, settings, envelope(settings)))
+    raw, msg = roundtrip(message_for(output.workbook, settings, envelope(settings.mail)))
     _, _, attachment = parts(msg)
     assert attachment.get_content() == output.workbook.read_bytes()
     assert attachment.get_filename() == "สรุปผลคะแนน-2563-รอบ12.xlsx" == output.workbook.name
@@ -66,7 +66,7 @@ def test_attachment_is_the_workbook_byte_for_byte_with_its_thai_name_in_rfc_2231
 
 def test_text_and_html_carry_the_same_content(output: GroupOutput) -> None:
     settings = mail_settings(expected_divisions=(*SIX, "กองที่ยังไม่ส่ง"))
-    _, msg = roundtrip(message_for(output.workbook, settings, envelope(settings)))
+    _, msg = roundtrip(message_for(output.workbook, settings, envelope(settings.mail)))
     text, html, _ = parts(msg)
     subject = str(msg["Subject"])
     assert "2563" in subject and "12" in subject and "\n" not in subject
@@ -81,7 +81,7 @@ def test_text_and_html_carry_the_same_content(output: GroupOutput) -> None:
 
 def test_english_templates(output: GroupOutput) -> None:
     settings = mail_settings(mail_language="en")
-    _, msg = roundtrip(message_for(output.workbook, settings, envelope(settings)))
+    _, msg = roundtrip(message_for(output.workbook, settings, envelope(settings.mail)))
     text, html, _ = parts(msg)
     assert str(msg["Subject"]).startswith("KPI score summary")
     assert "Fiscal year 2563 (B.E.), 12-month round" in text
@@ -95,7 +95,7 @@ def test_a_user_template_folder_replaces_single_files(output: GroupOutput, tmp_p
         "รายงาน {{ s.fiscal_year }}: {% for d in s.divisions %}{{ d.name }}\n{% endfor %}", encoding="utf-8"
     )
     settings = mail_settings(mail_templates=folder)
-    _, msg = roundtrip(message_for(output.workbook, settings, envelope(settings)))
+    _, msg = roundtrip(message_for(output.workbook, settings, envelope(settings.mail)))
     text, _, _ = parts(msg)
     assert str(msg["Subject"]) == "รายงาน 2563: " + " ".join(SIX)  # line breaks folded away
     assert "ประจำปีงบประมาณ พ.ศ. 2563" in text  # the shipped body is still used
@@ -124,7 +124,7 @@ def test_division_names_cannot_add_headers_and_are_escaped_in_html(tmp_path: Pat
     # A template that puts the names into the subject: the worst case for header injection.
     (folder / "subject.txt.j2").write_text("{% for d in s.divisions %}{{ d.name }} {% endfor %}", "utf-8")
     settings = mail_settings(mail_templates=folder.parent)
-    raw, msg = roundtrip(message_for(out.workbook, settings, envelope(settings)))
+    raw, msg = roundtrip(message_for(out.workbook, settings, envelope(settings.mail)))
     assert set(msg.keys()) == {"Subject", "From", "To", "Date", "Message-ID", "MIME-Version", "Content-Type"}
     header_lines = raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
     starts = [line.split(b":", 1)[0] for line in header_lines if not line[:1].isspace()]
@@ -143,11 +143,11 @@ def test_addresses_from_the_environment_are_checked(tmp_path: Path) -> None:
         "KPIBATCH_MAIL_TO": "a@example.go.th, b@example.go.th",
     }
     settings = load_settings(environ=environ, cwd=tmp_path)
-    assert envelope(settings).recipients == ["a@example.go.th", "b@example.go.th"]
+    assert envelope(settings.mail).recipients == ["a@example.go.th", "b@example.go.th"]
     for bad in ("a@example.go.th\nBcc: thief@example.com", "not-an-address", "a@b@c"):
         with pytest.raises(ConfigError, match="mail_to"):
-            envelope(dataclasses.replace(settings, mail_to=(bad,)))
+            envelope(dataclasses.replace(settings, mail_to=(bad,)).mail)
     with pytest.raises(ConfigError, match="mail_from"):
-        envelope(dataclasses.replace(settings, mail_from=""))
+        envelope(dataclasses.replace(settings, mail_from="").mail)
     with pytest.raises(ConfigError, match="recipients"):
-        envelope(dataclasses.replace(settings, mail_to=()))
+        envelope(dataclasses.replace(settings, mail_to=()).mail)

@@ -9,7 +9,7 @@ from mailserver import Certificates, mail_settings, make_certificates, serve
 
 from kpibatch.config import ConfigError, load_settings
 from kpibatch.deliver.message import envelope
-from kpibatch.deliver.service import message_for
+from kpibatch.deliver.service import mail_deadline, message_for
 from kpibatch.deliver.smtp import MailError, check_smtp_settings, send
 from kpibatch.pipeline import GroupOutput, inbox_files, run_batch
 
@@ -34,8 +34,10 @@ def output(tmp_path_factory: pytest.TempPathFactory) -> GroupOutput:
 
 
 def deliver(output: GroupOutput, settings) -> int:
-    env = envelope(settings)
-    return send(message_for(output.workbook, settings, env), env, settings).attempts
+    env = envelope(settings.mail)
+    return send(
+        message_for(output.workbook, settings, env), env, settings.smtp, deadline=mail_deadline(settings)
+    ).attempts
 
 
 def test_plain_server_gets_one_message_for_every_recipient(output: GroupOutput) -> None:
@@ -117,10 +119,10 @@ def test_a_server_without_starttls_gets_no_password(output: GroupOutput, certs: 
 def test_login_over_plain_smtp_needs_an_explicit_setting_and_warns(output: GroupOutput) -> None:
     settings = mail_settings(smtp_user="kpi-bot", smtp_password=PASSWORD)
     with pytest.raises(ConfigError, match="allow_plaintext_login"):
-        check_smtp_settings(settings)
+        check_smtp_settings(settings.smtp)
     with serve("none", auth=("kpi-bot", PASSWORD)) as box:
         allowed = mail_settings(box, smtp_user="kpi-bot", smtp_password=PASSWORD, allow_plaintext_login=True)
-        warnings = check_smtp_settings(allowed)
+        warnings = check_smtp_settings(allowed.smtp)
         assert deliver(output, allowed) == 1
     assert len(warnings) == 1 and "unencrypted" in warnings[0] and PASSWORD not in warnings[0]
     assert len(box.messages) == 1
@@ -171,18 +173,18 @@ def test_a_server_that_is_down_is_retried_then_reported(output: GroupOutput) -> 
 def test_a_missing_ca_file_is_a_configuration_error(tmp_path: Path) -> None:
     settings = mail_settings(smtp_security="starttls", smtp_cafile=tmp_path / "nowhere.pem")
     with pytest.raises(ConfigError, match="smtp_cafile"):
-        check_smtp_settings(settings)
+        check_smtp_settings(settings.smtp)
 
 
 def test_an_unknown_security_mode_is_a_configuration_error() -> None:
     with pytest.raises(ConfigError, match="smtp_security"):
-        check_smtp_settings(mail_settings(smtp_security="tls"))
+        check_smtp_settings(mail_settings(smtp_security="tls").smtp)
 
 
 def test_a_non_ascii_password_is_refused_before_connecting() -> None:
     settings = mail_settings(smtp_security="ssl", smtp_user="kpi-bot", smtp_password="รหัสผ่าน")
     with pytest.raises(ConfigError, match="ASCII") as caught:
-        check_smtp_settings(settings)
+        check_smtp_settings(settings.smtp)
     assert "รหัสผ่าน" not in str(caught.value)
 
 
@@ -190,9 +192,15 @@ def test_retries_wait_longer_each_time(output: GroupOutput) -> None:
     waits: list[float] = []
     with serve("none", replies=["451 4.3.0 try later"] * 10) as box:
         settings = mail_settings(box, smtp_backoff=0.01)
-        env = envelope(settings)
+        env = envelope(settings.mail)
         with pytest.raises(MailError):
-            send(message_for(output.workbook, settings, env), env, settings, sleep=waits.append)
+            send(
+                message_for(output.workbook, settings, env),
+                env,
+                settings.smtp,
+                deadline=mail_deadline(settings),
+                sleep=waits.append,
+            )
     assert waits == [0.01, 0.02, 0.04]  # three retries, the wait doubling
 
 

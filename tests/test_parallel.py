@@ -194,9 +194,9 @@ def test_pool_starts_safely_when_other_threads_run(mixed_inbox: list[Path]) -> N
 
 def test_check_files_uses_the_jobs_setting(mixed_inbox: list[Path]) -> None:
     expected = [summary(check_file(p, OPTIONS)) for p in mixed_inbox]
-    assert [summary(o) for o in check_files(mixed_inbox, Settings(jobs=1))] == expected
+    assert [summary(o) for o in check_files(mixed_inbox, Settings(jobs=1).checking)] == expected
     with pytest.raises(ConfigError):
-        check_files(mixed_inbox, Settings(jobs=-1))
+        check_files(mixed_inbox, Settings(jobs=-1).checking)
     assert default_jobs() >= 1
 
 

@@ -72,7 +72,9 @@ def test_a_divisions_receipt_pdf_is_that_divisions_pages_only(printed, seed, tmp
     group = report.outputs[0].group
     one, other = seed[0], seed[1]
     target = tmp_path / "receipt.pdf"
-    made = pdfmod.division_pdf(group, one["division"], target, SETTINGS, GENERATED_AT)
+    made = pdfmod.division_pdf(
+        group, one["division"], target, SETTINGS.style, SETTINGS.printing, GENERATED_AT
+    )
     assert made == target
     pages = [plain(p) for p in pdf_text(target) if p.strip()]
     assert pages and all(plain(one["division"]) in p for p in pages)
@@ -81,7 +83,9 @@ def test_a_divisions_receipt_pdf_is_that_divisions_pages_only(printed, seed, tmp
     assert plain(other["division"]) not in joined
     assert plain("ตารางเปรียบเทียบ") not in joined  # no overview, comparison or issues sheet
     with pytest.raises(KeyError):
-        pdfmod.division_pdf(group, "กองที่ไม่มี", tmp_path / "x.pdf", SETTINGS, GENERATED_AT)
+        pdfmod.division_pdf(
+            group, "กองที่ไม่มี", tmp_path / "x.pdf", SETTINGS.style, SETTINGS.printing, GENERATED_AT
+        )
 
 
 def test_without_libreoffice_the_check_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -122,7 +126,7 @@ def test_the_report_mail_attaches_the_pdf_when_it_was_printed(printed) -> None:
 
     _, workbook = printed
     settings = mail_settings()
-    raw = message_for(workbook, settings, envelope(settings)).as_bytes()
+    raw = message_for(workbook, settings, envelope(settings.mail)).as_bytes()
     msg = BytesParser(policy=policy.default).parsebytes(raw)
     attachments = {a.get_filename(): a for a in msg.iter_attachments()}  # type: ignore[attr-defined]
     pdf = workbook.with_suffix(".pdf")

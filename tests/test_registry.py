@@ -152,10 +152,10 @@ def test_registry_replaces_expected_divisions_which_still_works_with_a_note(
 ) -> None:
     old = replace(Settings(), expected_divisions=("กองเอ", "กองบี"))
     with caplog.at_level(logging.WARNING, logger="kpibatch.registry"):
-        assert expected_names(old) == ("กองเอ", "กองบี")
+        assert expected_names(old.divisions) == ("กองเอ", "กองบี")
     assert "deprecated" in caplog.text and "เลิกใช้" in caplog.text
     registry = tmp_path / "divisions.toml"
     registry.write_text(REGISTRY, encoding="utf-8")
     new = replace(old, divisions_registry=registry)
     # a division that submitted under its alias is listed under that name, so it is not missing
-    assert expected_names(new, ["กองคลัง 2"]) == ("กองคลัง 2", "กองทดสอบระบบ")
+    assert expected_names(new.divisions, ["กองคลัง 2"]) == ("กองคลัง 2", "กองทดสอบระบบ")

@@ -36,7 +36,7 @@ def test_any_document_reads_back_equal(data: dict) -> None:
 
 
 def test_the_examples_one_division_per_line() -> None:
-    [group] = consolidate(list(check_files(sorted(EXAMPLES.glob("*.xlsx")), Settings())))
+    [group] = consolidate(list(check_files(sorted(EXAMPLES.glob("*.xlsx")), Settings().checking)))
     data = group_dict(group, dt.datetime(2020, 10, 15))
     text = results_text(data)
     assert json.loads(text, parse_float=Decimal) == data
@@ -101,7 +101,7 @@ def test_results_json_holds_the_documented_schema(tmp_path: Path) -> None:
 
 
 def test_written_in_pieces_the_file_is_the_text(tmp_path: Path) -> None:
-    [group] = consolidate(list(check_files(sorted(EXAMPLES.glob("*.xlsx")), Settings())))
+    [group] = consolidate(list(check_files(sorted(EXAMPLES.glob("*.xlsx")), Settings().checking)))
     data = group_dict(group, dt.datetime(2020, 10, 15))
     write_results(tmp_path / "results.json", data)
     assert (tmp_path / "results.json").read_text(encoding="utf-8") == results_text(data)

@@ -63,7 +63,7 @@ def _fill(settings: Settings) -> None:
 
 
 def _sql(settings: Settings, statement: str, params: tuple[Any, ...] = ()) -> None:
-    with sqlite3.connect(BatchPaths.of(settings).ledger) as db:
+    with sqlite3.connect(BatchPaths.of(settings.paths).ledger) as db:
         db.execute(statement, params)
 
 
@@ -73,7 +73,7 @@ def _report_due_again(settings: Settings) -> None:
 
 
 def _filed(settings: Settings) -> list[Path]:
-    paths = BatchPaths.of(settings)
+    paths = BatchPaths.of(settings.paths)
     return [p for p in files_under(paths.archive, paths.rejected) if p.suffix == ".xlsx"]
 
 
@@ -159,7 +159,7 @@ def test_an_old_ledger_gains_the_record_columns(tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
     shutil.copy2(next(EXAMPLES.glob("*.xlsx")), settings.inbox)
     run_inbox(settings)
-    ledger = BatchPaths.of(settings).ledger
+    ledger = BatchPaths.of(settings.paths).ledger
     with sqlite3.connect(ledger) as db:
         db.execute("ALTER TABLE submissions DROP COLUMN record")
         db.execute("ALTER TABLE submissions DROP COLUMN rules")
@@ -178,7 +178,7 @@ def test_a_record_gives_back_the_outcome_it_was_made_from(tmp_path: Path) -> Non
     """Every field of the model, the problems' kinds and parameters included, for accepted and
     rejected files alike (the outcome as a report is written from it: rows as read left out)."""
     books = _books(tmp_path)
-    outcomes = list(check_files(books, Settings(), for_report=True))
+    outcomes = list(check_files(books, Settings().checking, for_report=True))
     assert sum(o.accepted for o in outcomes) == 9 and any(o.problems for o in outcomes if o.accepted)
     for outcome in outcomes:
         back = record_outcome(outcome_record(outcome), outcome.path)

@@ -54,7 +54,7 @@ def test_one_submission_through_every_stage(tmp_path: Path) -> None:
     assert (checked.score.division, checked.score.total) == (score.division, score.total)
 
     generated = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    output = write_group(group, settings.out, settings, generated)
+    output = write_group(group, settings.out, settings.reporting, generated)
     assert isinstance(output, GroupOutput) and output.workbook.is_file()
     results = json.loads(output.results.read_text(encoding="utf-8"))
     assert [d["division"] for d in results["divisions"]] == [score.division]

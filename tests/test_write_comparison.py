@@ -40,7 +40,7 @@ def shared_in(seed: list[dict]) -> dict[tuple[str, str], list[int]]:
 
 
 def test_comparison_cells_keep_kpis_shared_by_code_and_name(seed: list[dict]):
-    outcomes = list(check_files(sorted(EXAMPLES.glob("*.xlsx")), Settings()))
+    outcomes = list(check_files(sorted(EXAMPLES.glob("*.xlsx")), Settings().checking))
     (group,) = consolidate(outcomes)
     cells = comparison_cells(group)
     expected = shared_in(seed)

@@ -67,7 +67,9 @@ def test_row_by_row_or_all_in_memory_the_workbook_reads_back_the_same(
     open per sheet; nothing a reader sees changes."""
     import kpibatch.write
 
-    [group] = consolidate(list(check_files(sorted(EXAMPLES.glob("*.xlsx")), Settings(), for_report=True)))
+    [group] = consolidate(
+        list(check_files(sorted(EXAMPLES.glob("*.xlsx")), Settings().checking, for_report=True))
+    )
     monkeypatch.setattr(kpibatch.write, "ROW_BY_ROW_FROM", 0)
     a = write_report(group, tmp_path / "rows.xlsx", Settings().style, NOW)
     monkeypatch.setattr(kpibatch.write, "allow_open_files", lambda count: False)

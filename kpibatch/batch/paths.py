@@ -1,4 +1,4 @@
-"""Where the drop folder keeps things: every path a batch run uses, resolved once from ``Settings``.
+"""Where the drop folder keeps things: every path a batch run uses, resolved once from ``Paths``.
 
 By default everything the batch owns lives inside the output folder (``archive/``, ``rejected/``,
 ``logs/``, the ledger and the lock), so one folder holds a round's whole story and can be backed up as
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from kpibatch.config import ConfigError, Settings
+from kpibatch.config import BatchOptions, ConfigError, Paths
 
 KEEP_MARKER = ".kpibatch-keep"
 """A file of this name in the inbox means: never empty this folder, copy its files instead."""
@@ -30,17 +30,17 @@ DERIVED = {
 """Setting -> the ``BatchPaths`` field it sets, for the path settings whose default is inside ``out``."""
 
 
-def effective_paths(settings: Settings) -> dict[str, Path]:
+def effective_paths(paths: Paths) -> dict[str, Path]:
     """``BatchPaths`` field -> path as configured (relative paths stay relative)."""
-    out = settings.out
+    out = paths.out
     return {
-        "inbox": settings.inbox,
+        "inbox": paths.inbox,
         "out": out,
-        "archive": settings.archive or out / "archive",
-        "rejected": settings.rejected or out / "rejected",
-        "ledger": settings.ledger or out / LEDGER_NAME,
-        "lock": settings.lock_file or out / LOCK_NAME,
-        "logs": settings.log_dir or out / "logs",
+        "archive": paths.archive or out / "archive",
+        "rejected": paths.rejected or out / "rejected",
+        "ledger": paths.ledger or out / LEDGER_NAME,
+        "lock": paths.lock_file or out / LOCK_NAME,
+        "logs": paths.log_dir or out / "logs",
     }
 
 
@@ -55,8 +55,8 @@ class BatchPaths:
     logs: Path
 
     @classmethod
-    def of(cls, settings: Settings) -> BatchPaths:
-        paths = cls(**{name: path.absolute() for name, path in effective_paths(settings).items()})
+    def of(cls, configured: Paths) -> BatchPaths:
+        paths = cls(**{name: path.absolute() for name, path in effective_paths(configured).items()})
         for name in ("archive", "rejected"):
             # Filing a file into the folder it is read from would hand it back to the next run.
             if getattr(paths, name).resolve() == paths.inbox.resolve():
@@ -68,5 +68,5 @@ class BatchPaths:
         """Scratch links to archived files under their original names, rebuilt by every run."""
         return self.out / STAGE_NAME
 
-    def keeps_inbox(self, settings: Settings) -> bool:
-        return settings.keep_inbox or (self.inbox / KEEP_MARKER).is_file()
+    def keeps_inbox(self, batch: BatchOptions) -> bool:
+        return batch.keep_inbox or (self.inbox / KEEP_MARKER).is_file()

@@ -24,7 +24,7 @@ from pathlib import Path
 from kpibatch.batch.files import REASON_SUFFIX, TAKEN_FOLDER, sha256_of
 from kpibatch.batch.ledger import Ledger, LedgerError, NewSubmission, SubmissionRow, iso, utc_now
 from kpibatch.batch.paths import BatchPaths
-from kpibatch.config import Settings
+from kpibatch.config import Checking, Paths
 from kpibatch.model import FileOutcome
 from kpibatch.pipeline import check_files
 from kpibatch.results import division_json
@@ -223,12 +223,12 @@ def _row(item: Found, outcome: FileOutcome | None, run_id: int, inbox: Path) -> 
     )
 
 
-def rebuild_ledger(settings: Settings) -> Rebuilt:
+def rebuild_ledger(configured: Paths, checking: Checking) -> Rebuilt:
     """Write a new ledger from the archive. Raises ``LedgerError`` when a ledger is there already.
 
     The caller holds the batch lock.
     """
-    paths = BatchPaths.of(settings)
+    paths = BatchPaths.of(configured)
     if ledger_present(paths.ledger):
         raise LedgerError(
             f"ledger {paths.ledger} exists and is not empty: move it away first if it is to be rebuilt"
@@ -241,7 +241,7 @@ def rebuild_ledger(settings: Settings) -> Rebuilt:
     originals = [f for f in found if f.status != "duplicate"]
     outcomes: dict[Path, FileOutcome] = {}
     with _under_original_names(paths.out / ".kpibatch-rebuild", originals) as links:
-        for outcome in check_files(list(links), settings):
+        for outcome in check_files(list(links), checking):
             outcomes[links[outcome.path].path] = outcome
     started = utc_now()
     with Ledger(paths.ledger) as ledger:

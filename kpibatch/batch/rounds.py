@@ -24,7 +24,7 @@ from kpibatch.batch.crash import crash_point
 from kpibatch.batch.files import has_bytes, remove_scratch
 from kpibatch.batch.ledger import Ledger, ReportRow, SubmissionRow, iso
 from kpibatch.batch.runlog import log
-from kpibatch.config import Settings
+from kpibatch.config import Checking, Reporting
 from kpibatch.consolidate import FileOutcome, Group, consolidate, recorded_results, warn_blanked_results
 from kpibatch.errors import ArchiveDamaged
 from kpibatch.model import SourceFile, Trend, TrendRow
@@ -67,7 +67,8 @@ class RoundWriter:
     def __init__(
         self,
         ledger: Ledger,
-        settings: Settings,
+        checking: Checking,
+        reporting: Reporting,
         *,
         out: Path,
         stage: Path,
@@ -77,7 +78,8 @@ class RoundWriter:
         refused: list[FileOutcome] | None = None,
     ) -> None:
         self.ledger = ledger
-        self.settings = settings
+        self.checking = checking
+        self.reporting = reporting
         self.out = out
         self.stage = stage
         self.run_id = run_id
@@ -124,7 +126,7 @@ class RoundWriter:
         generated_at = self.now()
         remove_scratch(self.out / group.key)  # a killed run's half-written workbook
         output = write_group(
-            group, self.out, self.settings, generated_at, self.trend(group), checkpoint=crash_point
+            group, self.out, self.reporting, generated_at, self.trend(group), checkpoint=crash_point
         )
         crash_point("written")
         self.ledger.save_report(
@@ -162,10 +164,10 @@ class RoundWriter:
         self.reread += [row.id for row in reread]
         if not reread:
             return {row.id: found[row.id] for row in rows}
-        rules = rules_stamp(score_options(self.settings.scoring))
+        rules = rules_stamp(score_options(self.checking.scoring))
         with staged(self.stage, reread) as links:
             crash_point("staged")
-            for outcome in check_files(list(links), self.settings, for_report=True):
+            for outcome in check_files(list(links), self.checking, for_report=True):
                 row = links[outcome.path]
                 if outcome.source is not None:
                     same = outcome.source.sha256 == row.sha256
@@ -179,7 +181,7 @@ class RoundWriter:
 
     def _recorded(self, rows: list[SubmissionRow]) -> dict[int, FileOutcome]:
         """The rows whose stored record the current rules made, from that record."""
-        rules = rules_stamp(score_options(self.settings.scoring))
+        rules = rules_stamp(score_options(self.checking.scoring))
         by_id = {row.id: row for row in rows}
         found: dict[int, FileOutcome] = {}
         for row_id, (stamp, record) in self.ledger.records(by_id).items():

@@ -196,7 +196,7 @@ def run_inbox(
     ``lock_held``: the caller holds the batch lock already, around this run and what it writes after
     it (the mail, a dry run's ``.eml``), so that every output is written under the lock.
     """
-    paths = BatchPaths.of(settings)
+    paths = BatchPaths.of(settings.paths)
     with contextlib.nullcontext() if lock_held else batch_lock(paths.lock):
         require_ledger(paths)  # under the lock: a run in progress may be creating it
         try:
@@ -229,7 +229,9 @@ def _run_with_ledger(
             run_log(paths.logs, run_id, started, settings.log_level) as log_file,
         ):
             ledger.set_run_log(run_id, str(log_file))
-            report = BatchReport(run_id=run_id, log_file=log_file, keep_inbox=paths.keeps_inbox(settings))
+            report = BatchReport(
+                run_id=run_id, log_file=log_file, keep_inbox=paths.keeps_inbox(settings.batch)
+            )
             batch = _Run(settings, paths, ledger, report, progress)
 
             try:
@@ -314,7 +316,8 @@ class _Run:
         done: dict[int, FileOutcome] = {}
         rounds = RoundWriter(
             self.ledger,
-            self.settings,
+            self.settings.checking,
+            self.settings.reporting,
             out=self.paths.out,
             stage=self.paths.stage,
             run_id=self.report.run_id,
@@ -338,7 +341,7 @@ class _Run:
             # move) as their outcomes arrive, and the rounds written are those the ledger says are due.
             self.report.outputs += orchestrate(
                 [c.path for c in fresh],
-                self.settings,
+                self.settings.checking,
                 on_file=filing.file,
                 groups=rounds_due,
                 write=lambda due: rounds.write(*due),

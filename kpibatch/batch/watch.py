@@ -30,7 +30,7 @@ def watch(
     on_skip: Callable[[str], None],
     progress: TextIO | None = None,
 ) -> None:
-    paths = BatchPaths.of(settings)
+    paths = BatchPaths.of(settings.paths)
     check = StabilityCheck(settings.stability_delay)
     handled: dict[str, Signature | None] = {}
     pending_start = True  # the first pass also finishes whatever a killed run left

@@ -24,7 +24,7 @@ def settings_from(args: argparse.Namespace, **overrides: Any) -> Settings:
 
 def existing_ledger(settings: Settings) -> Path:
     """The ledger a reading command (history, export) reads; a usage error where none has been made."""
-    path = BatchPaths.of(settings).ledger
+    path = BatchPaths.of(settings.paths).ledger
     if not path.is_file():
         raise UsageError(f"no ledger at {path}: no batch has run with this output folder yet")
     return path

@@ -33,7 +33,7 @@ def register(commands: Any) -> None:
 def effective(settings: Settings) -> dict[str, Any]:
     """Every setting's value as used, secrets masked; unset batch paths show where they resolve to."""
     values = settings.masked()
-    resolved = effective_paths(settings)
+    resolved = effective_paths(settings.paths)
     for name, field in DERIVED.items():
         if values.get(name) is None:
             values[name] = str(resolved[field])

@@ -54,9 +54,9 @@ def handle_rebuild(args: argparse.Namespace, out: TextIO) -> int:
         ledger=args.ledger,
         lock_file=args.lock_file,
     )
-    paths = BatchPaths.of(settings)
+    paths = BatchPaths.of(settings.paths)
     with batch_lock(paths.lock):  # Locked and LedgerError reach the CLI with their exit codes
-        rebuilt = rebuild_ledger(settings)
+        rebuilt = rebuild_ledger(settings.paths, settings.checking)
     print(
         f"rebuilt {rebuilt.ledger}: {rebuilt.count('accepted')} accepted, {rebuilt.count('rejected')} "
         f"rejected, {rebuilt.count('duplicate')} duplicates from {paths.archive} and {paths.rejected}",

@@ -140,7 +140,7 @@ def handle(args: argparse.Namespace, out: TextIO) -> int:
     # The mail step (and a dry run's .eml beside each workbook) is output too: it is written under
     # the batch lock, so no run starting meanwhile can take its temporary files for a killed run's.
     # Locked, ArchiveDamaged and LedgerError reach the CLI, which prints them with their exit codes.
-    with batch_lock(BatchPaths.of(settings).lock):
+    with batch_lock(BatchPaths.of(settings.paths).lock):
         report = run_inbox(settings, progress=progress_stream(args), lock_held=True)
         print_report(report, out, quiet=args.quiet)
         return mail_step(report, settings, out, email=email, dry_run=args.dry_run, quiet=args.quiet)
@@ -167,7 +167,7 @@ def mail_step(
         )
     # An undelivered mail outranks rejected files: the report exists but nobody has it.
     if mail.failed:
-        with Ledger(BatchPaths.of(settings).ledger) as ledger:
+        with Ledger(BatchPaths.of(settings.paths).ledger) as ledger:
             ledger.set_exit_code(report.run_id, ExitCode.MAIL)  # what `kpibatch history --runs` shows
         return ExitCode.MAIL
     return report.exit_code

@@ -98,7 +98,7 @@ def handle(args: argparse.Namespace, out: TextIO) -> int:
     files = expand(args.files)
     if not files:
         raise UsageError("no .xlsx or .xlsm files to validate")
-    outcomes = list(check_files(files, settings))
+    outcomes = list(check_files(files, settings.checking))
     if args.json:
         document = {
             "ok": not any(o.errors for o in outcomes),

@@ -18,7 +18,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 from typing import Any
 
-from kpibatch.config import ConfigError, Settings
+from kpibatch.config import ConfigError, Mail
 from kpibatch.deliver.render import Rendered
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -56,12 +56,12 @@ def parse_address(setting: str, value: str) -> Address:
         raise ConfigError(f"{setting}: not an e-mail address: {value!r}") from exc
 
 
-def envelope(settings: Settings, *, require: bool = True) -> Envelope:
+def envelope(mail: Mail, *, require: bool = True) -> Envelope:
     """The addresses of the settings, checked; with ``require`` a sender and a recipient must exist."""
-    sender = parse_address("mail_from", settings.mail_from) if settings.mail_from.strip() else None
-    to = tuple(parse_address("mail_to", a) for a in settings.mail_to)
-    cc = tuple(parse_address("mail_cc", a) for a in settings.mail_cc)
-    bcc = tuple(parse_address("mail_bcc", a) for a in settings.mail_bcc)
+    sender = parse_address("mail_from", mail.sender) if mail.sender.strip() else None
+    to = tuple(parse_address("mail_to", a) for a in mail.to)
+    cc = tuple(parse_address("mail_cc", a) for a in mail.cc)
+    bcc = tuple(parse_address("mail_bcc", a) for a in mail.bcc)
     if require and sender is None:
         raise ConfigError("mail_from is not set (KPIBATCH_MAIL_FROM)")
     if require and not (to or cc or bcc):

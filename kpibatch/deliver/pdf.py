@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from kpibatch.config import Settings
+from kpibatch.config import Printing, ReportStyle
 from kpibatch.consolidate import Group
 from kpibatch.fsutil import write_atomic
 
@@ -116,13 +116,18 @@ def convert(workbook: Path, target: Path, *, timeout_s: float = 300.0) -> Path:
         return write_atomic(target, lambda tmp: shutil.copyfile(produced, tmp) and None)
 
 
-def workbook_pdf(workbook: Path, settings: Settings) -> Path:
+def workbook_pdf(workbook: Path, printing: Printing) -> Path:
     """The consolidated workbook's PDF, beside it."""
-    return convert(workbook, pdf_path(workbook), timeout_s=settings.pdf_timeout_s)
+    return convert(workbook, pdf_path(workbook), timeout_s=printing.timeout_s)
 
 
 def division_pdf(
-    group: Group, division: str, target: Path, settings: Settings, generated_at: dt.datetime
+    group: Group,
+    division: str,
+    target: Path,
+    style: ReportStyle,
+    printing: Printing,
+    generated_at: dt.datetime,
 ) -> Path:
     """One division's summary page(s) alone as a PDF: a workbook with only its sheet, printed."""
     from kpibatch.text import division_key
@@ -136,5 +141,5 @@ def division_pdf(
     alone = dataclasses.replace(group, divisions=scores[:1])
     with tempfile.TemporaryDirectory(prefix="kpibatch-division-") as private:
         workbook = Path(private) / (target.stem + ".xlsx")
-        write_report(alone, workbook, settings, generated_at, sheets=(DivisionSheets(),))
-        return convert(workbook, target, timeout_s=settings.pdf_timeout_s)
+        write_report(alone, workbook, style, generated_at, sheets=(DivisionSheets(),))
+        return convert(workbook, target, timeout_s=printing.timeout_s)

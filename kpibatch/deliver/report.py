@@ -10,7 +10,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from kpibatch.config import ReportStyle, Settings
+from kpibatch.config import Divisions, Mail, ReportStyle
 from kpibatch.deadlines import read_standings
 from kpibatch.deliver.render import render
 from kpibatch.deliver.summary import Summary, build_summary
@@ -20,9 +20,9 @@ from kpibatch.registry import expected_names
 REPORT_HTML = "report.html"
 
 
-def expected_of(data: dict[str, Any], settings: Settings) -> tuple[str, ...]:
+def expected_of(data: dict[str, Any], divisions: Divisions) -> tuple[str, ...]:
     """The divisions expected in the group ``data`` (the registry's, else ``expected_divisions``)."""
-    return expected_names(settings, [d["division"] for d in data.get("divisions", [])])
+    return expected_names(divisions, [d["division"] for d in data.get("divisions", [])])
 
 
 def summarize(
@@ -32,7 +32,9 @@ def summarize(
     return dataclasses.replace(summary, standings=read_standings(workbook.parent))
 
 
-def write_report_html(workbook: Path, data: dict[str, Any], settings: Settings) -> Path:
+def write_report_html(
+    workbook: Path, data: dict[str, Any], style: ReportStyle, mail: Mail, divisions: Divisions
+) -> Path:
     """Write ``report.html`` beside ``workbook`` from the group's results (``results.json`` data)."""
-    html = render(summarize(data, workbook, settings.style, expected_of(data, settings)), settings.mail).html
+    html = render(summarize(data, workbook, style, expected_of(data, divisions)), mail).html
     return write_text_atomic(workbook.parent / REPORT_HTML, html)

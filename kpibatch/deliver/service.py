@@ -72,14 +72,14 @@ def prepare(settings: Settings, *, email: bool, dry_run: bool) -> list[str]:
     """
     check_templates(settings.mail)
     if email or dry_run:
-        envelope(settings)
-        return check_smtp_settings(settings)
+        envelope(settings.mail)
+        return check_smtp_settings(settings.smtp)
     return []
 
 
 def message_for(workbook: Path, settings: Settings, env: Envelope) -> EmailMessage:
     results = load_results(workbook)
-    summary = summarize(results, workbook, settings.style, expected_of(results, settings))
+    summary = summarize(results, workbook, settings.style, expected_of(results, settings.divisions))
     return build_message(
         render(summary, settings.mail), workbook, env, message_id=report_message_id(results, env)
     )
@@ -91,7 +91,7 @@ def eml_path(workbook: Path) -> Path:
 
 def write_eml(workbook: Path, settings: Settings) -> Delivery:
     """The mail as it would be sent, written beside the workbook instead of being sent."""
-    msg = message_for(workbook, settings, envelope(settings))
+    msg = message_for(workbook, settings, envelope(settings.mail))
     target = write_atomic(eml_path(workbook), lambda tmp: tmp.write_bytes(msg.as_bytes()) and None)
     return Delivery(workbook=workbook, outcome="written", eml=target)
 
@@ -121,8 +121,8 @@ class Sender:
         if not rows:
             return []
         try:
-            env = envelope(self.settings)
-            for warning in check_smtp_settings(self.settings):
+            env = envelope(self.settings.mail)
+            for warning in check_smtp_settings(self.settings.smtp):
                 self.log(warning)
         except ConfigError as exc:
             # Mail left pending by an earlier run, and this one has no usable mail settings.
@@ -155,7 +155,7 @@ class Sender:
             result = send(
                 msg,
                 env,
-                self.settings,
+                self.settings.smtp,
                 sleep=self.sleep,
                 on_retry=retrying,
                 deadline=self.deadline,

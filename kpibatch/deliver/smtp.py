@@ -38,7 +38,7 @@ from email.message import EmailMessage
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
-from kpibatch.config import ConfigError, Settings
+from kpibatch.config import ConfigError, Smtp
 from kpibatch.errors import MailError
 
 if TYPE_CHECKING:  # the session's child process imports this module: only what it needs
@@ -69,47 +69,45 @@ class SendResult:
     """Recipients the server refused while accepting the others (address -> reply)."""
 
 
-def security(settings: Settings) -> str:
-    mode = settings.smtp_security.strip().lower()
+def security(smtp: Smtp) -> str:
+    mode = smtp.security.strip().lower()
     if mode not in SECURITY_MODES:
-        raise ConfigError(
-            f"smtp_security: {settings.smtp_security!r} is not one of {', '.join(SECURITY_MODES)}"
-        )
+        raise ConfigError(f"smtp_security: {smtp.security!r} is not one of {', '.join(SECURITY_MODES)}")
     return mode
 
 
-def port(settings: Settings) -> int:
-    return settings.smtp_port or DEFAULT_PORTS[security(settings)]
+def port(smtp: Smtp) -> int:
+    return smtp.port or DEFAULT_PORTS[security(smtp)]
 
 
-def tls_context(settings: Settings) -> ssl.SSLContext:
+def tls_context(smtp: Smtp) -> ssl.SSLContext:
     """A verifying client context: the system's CAs, plus ``smtp_cafile`` when it is set."""
     context = ssl.create_default_context()
-    if settings.smtp_cafile is not None:
+    if smtp.cafile is not None:
         try:
-            context.load_verify_locations(cafile=str(settings.smtp_cafile))
+            context.load_verify_locations(cafile=str(smtp.cafile))
         except (OSError, ssl.SSLError) as exc:
-            raise ConfigError(f"smtp_cafile: cannot load {settings.smtp_cafile}: {exc}") from exc
+            raise ConfigError(f"smtp_cafile: cannot load {smtp.cafile}: {exc}") from exc
     return context
 
 
-def check_smtp_settings(settings: Settings) -> list[str]:
+def check_smtp_settings(smtp: Smtp) -> list[str]:
     """Raise ``ConfigError`` for settings that cannot send safely; return warnings to print."""
-    mode = security(settings)
-    if not settings.smtp_host.strip():
+    mode = security(smtp)
+    if not smtp.host.strip():
         raise ConfigError("smtp_host is not set (KPIBATCH_SMTP_HOST)")
-    if settings.smtp_user and not settings.smtp_password:
+    if smtp.user and not smtp.password:
         raise ConfigError("smtp_user is set but smtp_password is empty (KPIBATCH_SMTP_PASSWORD)")
-    if settings.smtp_password and not settings.smtp_user:
+    if smtp.password and not smtp.user:
         raise ConfigError("smtp_password is set but smtp_user is empty (KPIBATCH_SMTP_USER)")
-    if not (settings.smtp_user.isascii() and settings.smtp_password.isascii()):
+    if not (smtp.user.isascii() and smtp.password.isascii()):
         # smtplib encodes AUTH as ASCII; better to say so than to fail half-way through a login.
         raise ConfigError("smtp_user and smtp_password must be ASCII (a limit of Python's smtplib)")
-    if settings.smtp_retries < 0 or settings.smtp_backoff < 0:
+    if smtp.retries < 0 or smtp.backoff < 0:
         raise ConfigError("smtp_retries and smtp_backoff cannot be negative")
     warnings = []
-    if mode == "none" and settings.smtp_user:
-        if not settings.allow_plaintext_login:
+    if mode == "none" and smtp.user:
+        if not smtp.allow_plaintext_login:
             raise ConfigError(
                 "smtp_security = none would send the SMTP password unencrypted: use starttls or ssl, "
                 "or set allow_plaintext_login = true if the network path is trusted"
@@ -119,7 +117,7 @@ def check_smtp_settings(settings: Settings) -> list[str]:
             "unencrypted (smtp_security = none, allow_plaintext_login = true)"
         )
     if mode != "none":
-        tls_context(settings)
+        tls_context(smtp)
     return warnings
 
 
@@ -171,9 +169,7 @@ class _Failure:
     """The server answered with a reply code: the outcome is known even after the final dot."""
 
 
-def _session(
-    conn: Connection, msg: EmailMessage, sender: str, recipients: list[str], settings: Settings
-) -> None:
+def _session(conn: Connection, msg: EmailMessage, sender: str, recipients: list[str], smtp: Smtp) -> None:
     """The child process: one SMTP session, each step announced to the parent before it is taken."""
 
     def announce(event: str, args: tuple[Any, ...]) -> None:
@@ -190,9 +186,9 @@ def _session(
                 conn.send(("step", "command"))
 
     sys.addaudithook(announce)
-    host = settings.smtp_host.strip()
+    host = smtp.host.strip()
     try:
-        refused = _talk(msg, sender, recipients, settings, lambda refused: conn.send(("sent", refused)))
+        refused = _talk(msg, sender, recipients, smtp, lambda refused: conn.send(("sent", refused)))
     except Exception as exc:
         try:
             error = classify(exc, host)
@@ -208,20 +204,20 @@ def _talk(
     msg: EmailMessage,
     sender: str,
     recipients: list[str],
-    settings: Settings,
+    smtp: Smtp,
     accepted: Callable[[dict], None],
 ) -> dict:
-    mode = security(settings)
-    host = settings.smtp_host.strip()
-    context = tls_context(settings) if mode != "none" else None
+    mode = security(smtp)
+    host = smtp.host.strip()
+    context = tls_context(smtp) if mode != "none" else None
     # The socket timeout is only a backstop here; the parent's wall-clock deadlines are the limits.
-    backstop = max(settings.smtp_connect_timeout, settings.smtp_timeout, settings.smtp_data_timeout)
+    backstop = max(smtp.connect_timeout, smtp.timeout, smtp.data_timeout)
     client: smtplib.SMTP
     # Connecting in the constructor is what gives starttls() and SMTP_SSL the host name to check.
     if mode == "ssl":
-        client = smtplib.SMTP_SSL(host, port(settings), context=context, timeout=backstop)
+        client = smtplib.SMTP_SSL(host, port(smtp), context=context, timeout=backstop)
     else:
-        client = smtplib.SMTP(host, port(settings), timeout=backstop)
+        client = smtplib.SMTP(host, port(smtp), timeout=backstop)
     try:
         client.ehlo()
         if mode == "starttls":
@@ -233,8 +229,8 @@ def _talk(
                 )
             client.starttls(context=context)
             client.ehlo()
-        if settings.smtp_user:
-            client.login(settings.smtp_user, settings.smtp_password)
+        if smtp.user:
+            client.login(smtp.user, smtp.password)
         refused = client.send_message(msg, from_addr=sender, to_addrs=recipients)
         accepted(refused)
         # The server has the mail; a lost goodbye changes nothing.
@@ -252,12 +248,12 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
-def _step_limits(settings: Settings) -> dict[str, float]:
+def _step_limits(smtp: Smtp) -> dict[str, float]:
     return {
         "start": START_S,
-        "connect": settings.smtp_connect_timeout,
-        "command": settings.smtp_timeout,
-        "message": settings.smtp_timeout + settings.smtp_data_timeout,
+        "connect": smtp.connect_timeout,
+        "command": smtp.timeout,
+        "message": smtp.timeout + smtp.data_timeout,
     }
 
 
@@ -272,19 +268,19 @@ STEP_NAMES = {
 def _attempt(
     msg: EmailMessage,
     env: Envelope,
-    settings: Settings,
+    smtp: Smtp,
     deadline: float,
     on_message: Callable[[], None],
 ) -> dict:
     """One session in a child process, ended when a step or the whole attempt outlives its deadline."""
     assert env.sender is not None
-    host = settings.smtp_host.strip()
-    limits = _step_limits(settings)
+    host = smtp.host.strip()
+    limits = _step_limits(smtp)
     context = _context()
     conn, child_conn = context.Pipe()
     process = context.Process(
         target=_session,
-        args=(child_conn, msg, env.sender.addr_spec, env.recipients, settings),
+        args=(child_conn, msg, env.sender.addr_spec, env.recipients, smtp),
         name="kpibatch-smtp",
         daemon=True,
     )
@@ -349,29 +345,28 @@ def _lost(host: str, step: str) -> MailError:
 def send(
     msg: EmailMessage,
     env: Envelope,
-    settings: Settings,
+    smtp: Smtp,
     *,
     sleep: Callable[[float], None] = time.sleep,
     on_retry: Callable[[MailError, float], None] | None = None,
-    deadline: float | None = None,
+    deadline: float,
     on_message: Callable[[], None] | None = None,
 ) -> SendResult:
     """Deliver ``msg`` to every recipient of ``env``; raise ``MailError`` when it cannot be done.
 
-    ``deadline`` is a ``time.monotonic()`` value no attempt or wait goes past (default: now plus
-    ``mail_deadline_s``); ``on_message`` runs each time, before the message text is sent.
+    ``deadline`` is a ``time.monotonic()`` value no attempt or wait goes past (the mail step's:
+    ``deliver.service.mail_deadline``, ``mail_deadline_s`` from its start); ``on_message`` runs each
+    time, before the message text is sent.
     """
-    if deadline is None:
-        deadline = time.monotonic() + settings.mail_deadline_s
-    delay = settings.smtp_backoff
+    delay = smtp.backoff
     attempts = 0
     while True:
         attempts += 1
         try:
-            refused = _attempt(msg, env, settings, deadline, on_message or (lambda: None))
+            refused = _attempt(msg, env, smtp, deadline, on_message or (lambda: None))
         except MailError as error:
             error.attempts = attempts
-            retry = not error.permanent and attempts <= settings.smtp_retries
+            retry = not error.permanent and attempts <= smtp.retries
             if retry and time.monotonic() + delay >= deadline:
                 error.args = (f"{error}; no retry: the mail step's deadline (mail_deadline_s) is near",)
                 retry = False
