@@ -165,21 +165,42 @@ def line_count(text: str, width_units: float, size_pt: float, *, bold: bool = Fa
         if (ems[len(paragraph.rstrip())]) * px <= room:
             total += 1  # fits whole: no need to ask where it may break
             continue
-        lines, used = 1, 0.0  # used: the current line's width, its trailing spaces included
+        lines, used, line_start = 1, 0.0, 0  # used: the line's width, its trailing spaces included
         for start, end in LineBreaker(paragraph, BREAK_LOCALE).segments():
             body = start + len(paragraph[start:end].rstrip())
             width = (ems[body] - ems[start]) * px
             if used and used + width > room:
-                lines, used = lines + 1, 0.0
+                line_start = _slash_break(paragraph, line_start, start)
+                lines, used = lines + 1, (ems[start] - ems[line_start]) * px
+                if used and used + width > room:
+                    lines, used, line_start = lines + 1, 0.0, start
             if width > room:
                 extra = math.ceil(width / room) - 1
                 lines += extra
-                used = width - extra * room
+                used, line_start = width - extra * room, start
             else:
                 used += width
             used += (ems[end] - ems[body]) * px
         total += lines
     return total
+
+
+SLASH_LOOK_BACK = 66
+"""How far back LibreOffice looks for a space before a break that follows a slash."""
+
+
+def _slash_break(paragraph: str, line_start: int, at: int) -> int:
+    """Where LibreOffice really ends a line that ICU would break at ``at``.
+
+    Unicode allows a break after ``/``; LibreOffice does not want one inside a path, so a break
+    right after a slash moves back to the last space within ``SLASH_LOOK_BACK`` characters
+    before it (``แผนงาน/โครงการ`` then starts the next line with the words before the slash)."""
+    if at <= 0 or paragraph[at - 1] != "/":
+        return at
+    for pos in range(at - 2, max(line_start, at - SLASH_LOOK_BACK - 1), -1):
+        if paragraph[pos].isspace():
+            return pos + 1
+    return at
 
 
 @lru_cache(maxsize=4096)
