@@ -176,8 +176,8 @@ def test_they_reach_results_json_the_officer_columns_and_the_printed_form(
         if str(ws.cell(r, 1).value).startswith(("ผู้รายงานข้อมูล", "ผู้รับรองข้อมูล"))
     ]
     assert [text for _, text in lines] == [
-        "ผู้รายงานข้อมูล นางสาวสมใจ ใจดี   ตำแหน่ง นักวิเคราะห์นโยบายและแผน   วันที่ 14 ต.ค. 2563",
-        "ผู้รับรองข้อมูล นายสมชาย รักงาน   ตำแหน่ง ผู้อำนวยการกอง   วันที่ 15 ตุลาคม 2563",
+        "ผู้รายงานข้อมูล นางสาวสมใจ ใจดี\nตำแหน่ง นักวิเคราะห์นโยบายและแผน   วันที่ 14 ต.ค. 2563",
+        "ผู้รับรองข้อมูล นายสมชาย รักงาน\nตำแหน่ง ผู้อำนวยการกอง   วันที่ 15 ตุลาคม 2563",
     ]
     total_row = next(r for r in range(1, ws.max_row + 1) if str(ws.cell(r, 1).value).startswith("คะแนนที่ได้รับ"))
     assert all(total_row < r <= _printed_rows(ws) for r, _ in lines)  # under the summary, printed

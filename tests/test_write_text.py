@@ -110,7 +110,7 @@ def test_who_answers_for_a_kpi_and_who_certified_are_text_too(tmp_path: Path):
     for text in hostile.values():
         assert text in cells and cells[text].data_type == "s" and cells[text].hyperlink is None
     assert "ผู้รายงานข้อมูล @SUM(1)" in cells
-    assert "ผู้รับรองข้อมูล =cmd|' /C calc'!A0   ตำแหน่ง <b>ผอ.</b>" in cells
+    assert "ผู้รับรองข้อมูล =cmd|' /C calc'!A0\nตำแหน่ง <b>ผอ.</b>" in cells
     sheets = [n for n in zip_names(workbook) if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n)]
     for member in sheets:
         xml = zip_text(workbook, member)

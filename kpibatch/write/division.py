@@ -343,12 +343,14 @@ def signatory_lines(sub: Submission, digits: Callable[[str], str]) -> list[str]:
 
 
 def _signatory_line(label: str, who: Signatory, digits: Callable[[str], str]) -> str:
-    parts = [f"{label} {who.name or '.' * 30}"]
+    """The name on one line, position and date under it (a name left blank is a dotted line)."""
+    details = []
     if who.position:
-        parts.append(f"ตำแหน่ง {who.position}")
+        details.append(f"ตำแหน่ง {who.position}")
     if who.date:
-        parts.append(f"วันที่ {signed_date(who.date, digits)}")
-    return "   ".join(parts)
+        details.append(f"วันที่ {signed_date(who.date, digits)}")
+    name = f"{label} {who.name or '.' * 30}"
+    return "\n".join([name, "   ".join(details)] if details else [name])
 
 
 def write_division_sheet(ctx: ReportContext, page: DivisionPage) -> Any:
