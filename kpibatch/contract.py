@@ -27,7 +27,19 @@ DIVISION_KEYS: Mapping[str, tuple[str, ...]] = {
     "short_name": ("short_name", "ชื่อย่อ"),
     "fiscal_year": ("fiscal_year", "ปีงบประมาณ"),
     "round": ("round", "รอบการประเมิน", "รอบ"),
+    # optional: who reported the figures and who certified them, as an official form is signed
+    "reporter": ("reporter", "ผู้รายงานข้อมูล", "ผู้รายงาน"),
+    "reporter_position": ("reporter_position", "ตำแหน่งผู้รายงานข้อมูล", "ตำแหน่งผู้รายงาน"),
+    "reported_on": ("reported_on", "วันที่รายงานข้อมูล", "วันที่รายงาน"),
+    "certifier": ("certifier", "ผู้รับรองข้อมูล", "ผู้รับรอง"),
+    "certifier_position": ("certifier_position", "ตำแหน่งผู้รับรองข้อมูล", "ตำแหน่งผู้รับรอง"),
+    "certified_on": ("certified_on", "วันที่รับรองข้อมูล", "วันที่รับรอง"),
 }
+SIGNATORIES: Mapping[str, tuple[str, str, str]] = {
+    "reporter": ("reporter", "reporter_position", "reported_on"),
+    "certifier": ("certifier", "certifier_position", "certified_on"),
+}
+"""Each signatory's keys on the division sheet: name, position, date."""
 
 LEVELS = ("level1", "level2", "level3", "level4", "level5")
 
@@ -46,7 +58,17 @@ KPI_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "verified_result": ("verified_result", "ผลการตรวจประเมิน"),
     "status": ("status", "สถานะ"),
     "note": ("note", "หมายเหตุ"),
+    # optional: who answers for the KPI, as the official KPI description names them
+    "supervisor": ("supervisor", "ผู้กำกับดูแลตัวชี้วัด", "ผู้กำกับดูแล"),
+    "supervisor_phone": ("supervisor_phone", "เบอร์ติดต่อผู้กำกับดูแล", "โทรศัพท์ผู้กำกับดูแล"),
+    "collector": ("collector", "ผู้จัดเก็บข้อมูล", "data_collector"),
+    "collector_phone": ("collector_phone", "เบอร์ติดต่อผู้จัดเก็บข้อมูล", "โทรศัพท์ผู้จัดเก็บข้อมูล"),
 }
+CONTACT_COLUMNS = ("supervisor", "supervisor_phone", "collector", "collector_phone")
+PHONE_LABELS = ("phone", "เบอร์ติดต่อ", "เบอร์โทร", "เบอร์โทรศัพท์", "โทรศัพท์")
+"""A phone column headed only ``เบอร์ติดต่อ`` (as on the official form) is the phone of the person in
+the column to its left: the supervisor's or the data collector's."""
+PHONE_OF = {"supervisor": "supervisor_phone", "collector": "collector_phone"}
 REQUIRED_KPI_COLUMNS = ("code", "name", "weight")
 
 REALLOCATION_COLUMNS: Mapping[str, tuple[str, ...]] = {
@@ -104,6 +126,14 @@ def division_key(label: object) -> str | None:
 
 def kpi_column(label: object) -> str | None:
     return _lookup(_KPI_INDEX, label)
+
+
+_PHONE_INDEX = {normalize_label(label) for label in PHONE_LABELS}
+
+
+def is_phone_label(label: object) -> bool:
+    """Whether a header is a bare phone heading (``เบอร์ติดต่อ``), whose person is the column left of it."""
+    return label is not None and normalize_label(str(label)) in _PHONE_INDEX
 
 
 def reallocation_column(label: object) -> str | None:

@@ -20,6 +20,38 @@ from kpibatch.problems import Problem
 
 
 @dataclass(frozen=True, slots=True)
+class KpiContacts:
+    """Who answers for a KPI, as typed: its supervisor (ผู้กำกับดูแลตัวชี้วัด) and data collector
+    (ผู้จัดเก็บข้อมูล), each with a phone number (เบอร์ติดต่อ). Text typed by a division: data only."""
+
+    supervisor: str | None = None
+    supervisor_phone: str | None = None
+    collector: str | None = None
+    collector_phone: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {
+            "supervisor": self.supervisor,
+            "supervisor_phone": self.supervisor_phone,
+            "collector": self.collector,
+            "collector_phone": self.collector_phone,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Signatory:
+    """Who reported or certified a division's figures: name, position and date as typed (a date
+    cell as ``YYYY-MM-DD``)."""
+
+    name: str | None = None
+    position: str | None = None
+    date: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"name": self.name, "position": self.position, "date": self.date}
+
+
+@dataclass(frozen=True, slots=True)
 class KpiRow:
     """One row of the KPI sheet, as typed (after number parsing)."""
 
@@ -37,6 +69,8 @@ class KpiRow:
     note: str | None = None
     cells: dict[str, str] = field(default_factory=dict)
     """Field name -> cell address (``"L7"``) for messages."""
+    contacts: KpiContacts | None = None
+    """None when the file has no contact columns or leaves them blank on this row."""
 
     @property
     def has_levels(self) -> bool:
@@ -101,6 +135,10 @@ class Submission:
     """At least one KPI has a verified result (a ``verified_result`` column left blank is none)."""
     division_cell: str = ""
     """The cell of the division's name on its sheet, for messages (the registry's unknown division)."""
+    reporter: Signatory | None = None
+    """Who reported the figures (division sheet); None when the file names no one."""
+    certifier: Signatory | None = None
+    """Who certified the figures (division sheet); None when the file names no one."""
 
     @property
     def group(self) -> tuple[int, int]:
@@ -130,6 +168,7 @@ class KpiScore:
     verified_result: Decimal | None = None
     """The committee's verified result as typed; when there is one, ``result`` is it and
     ``self_result`` is the division's own."""
+    contacts: KpiContacts | None = None
 
     @property
     def assessed(self) -> bool:

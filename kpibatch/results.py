@@ -8,6 +8,7 @@ holds them as strings, read back into the same Decimals.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -19,7 +20,16 @@ from typing import Any
 
 from kpibatch import problems as problem_kinds
 from kpibatch.consolidate import FileOutcome, Group
-from kpibatch.model import DivisionScore, KpiScore, Reallocation, SheetNames, SourceFile, Submission
+from kpibatch.model import (
+    DivisionScore,
+    KpiContacts,
+    KpiScore,
+    Reallocation,
+    SheetNames,
+    Signatory,
+    SourceFile,
+    Submission,
+)
 
 
 def _num(value: Decimal | None) -> Decimal | None:
@@ -57,6 +67,7 @@ def division_dict(score: DivisionScore) -> dict[str, Any]:
                 "score": _num(k.score),
                 "weight": _num(k.weight),
                 "effective_weight": _num(k.effective_weight),
+                "contacts": k.contacts.as_dict() if k.contacts else None,
             }
             for k in score.kpis
         ],
@@ -64,6 +75,8 @@ def division_dict(score: DivisionScore) -> dict[str, Any]:
             {"from": m.source, "to": m.target, "weight": _num(m.weight), "reason": m.reason}
             for m in sub.reallocations
         ],
+        "reporter": sub.reporter.as_dict() if sub.reporter else None,
+        "certifier": sub.certifier.as_dict() if sub.certifier else None,
     }
 
 
@@ -229,6 +242,7 @@ def _kpi_dict(k: KpiScore) -> dict[str, Any]:
         "note": k.note,
         "has_children": k.has_children,
         "verified_result": _text(k.verified_result),
+        "contacts": k.contacts.as_dict() if k.contacts else None,
     }
 
 
@@ -254,6 +268,19 @@ def _kpi(d: dict[str, Any]) -> KpiScore:
         note=d["note"],
         has_children=bool(d["has_children"]),
         verified_result=_dec(d["verified_result"]),
+        contacts=_contacts(d.get("contacts")),  # records made before contacts lack them
+    )
+
+
+def _contacts(d: dict[str, Any] | None) -> KpiContacts | None:
+    if d is None:
+        return None
+    return KpiContacts(**{f.name: d.get(f.name) for f in dataclasses.fields(KpiContacts)})
+
+
+def _signatory(d: dict[str, Any] | None) -> Signatory | None:
+    return (
+        None if d is None else Signatory(name=d.get("name"), position=d.get("position"), date=d.get("date"))
     )
 
 
@@ -289,6 +316,8 @@ def _score_dict(score: DivisionScore) -> dict[str, Any]:
             "reallocations": sub.sheets.reallocations,
         },
         "has_verified_results": sub.has_verified_results,
+        "reporter": sub.reporter.as_dict() if sub.reporter else None,
+        "certifier": sub.certifier.as_dict() if sub.certifier else None,
         "reallocations": [
             {
                 "source": m.source,
@@ -333,6 +362,8 @@ def _score(data: dict[str, Any], source: SourceFile) -> DivisionScore:
         short_name=data["short_name"],
         sheets=SheetNames(**data["sheets"]),
         has_verified_results=bool(data["has_verified_results"]),
+        reporter=_signatory(data.get("reporter")),  # records made before signatories lack them
+        certifier=_signatory(data.get("certifier")),
     )
     return DivisionScore(
         submission=sub,

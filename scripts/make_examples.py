@@ -152,7 +152,8 @@ def fill(blank: Path, seed: dict[str, Any], style: dict[str, Any], target: Path)
     details = wb[DIVISION_SHEET]
     typed = {"division": seed["division"], "short_name": style["short"], "fiscal_year": 2563, "round": 12}
     for i, key in enumerate(DIVISION_KEYS):
-        details.cell(DIVISION_FIRST_ROW + i + 1, 2).value = typed[key]
+        if key in typed:  # the reporter's and certifier's cells are optional: left blank, as in seed 000
+            details.cell(DIVISION_FIRST_ROW + i + 1, 2).value = typed[key]
 
     def code(text: str) -> str:
         return text.translate(THAI) if style.get("thai_codes") else text

@@ -151,3 +151,29 @@ def test_addresses_from_the_environment_are_checked(tmp_path: Path) -> None:
         envelope(dataclasses.replace(settings, mail_from="").mail)
     with pytest.raises(ConfigError, match="recipients"):
         envelope(dataclasses.replace(settings, mail_to=()).mail)
+
+
+def test_contacts_and_signatories_typed_in_a_file_add_no_header_and_no_recipient(tmp_path: Path) -> None:
+    """Who answers for a KPI and who certified the figures are text in the file: an address or a
+    header typed there reaches no mail header and no envelope."""
+    inbox = tmp_path / "inbox"
+    hostile = "thief@example.com\r\nBcc: thief@example.com\r\nX-Injected: yes"
+    row = simple_kpis({"1": 5}, {"1": 100})[0] | {"supervisor": hostile, "collector_phone": hostile}
+    write_submission(
+        inbox / "c.xlsx",
+        [row],
+        columns=("code", "name", "weight", "method", "result", "supervisor", "collector_phone"),
+        division_rows=[
+            ("division", "กองทดสอบ"),
+            ("fiscal_year", 2563),
+            ("round", 12),
+            ("certifier", hostile),
+        ],
+    )
+    out = run_batch(inbox_files(inbox), tmp_path / "out", Settings()).outputs[0]
+    settings = mail_settings()
+    sending = envelope(settings.mail)
+    raw, msg = roundtrip(message_for(out.workbook, settings, sending))
+    assert sending.recipients == ["director@example.go.th"]
+    assert set(msg.keys()) == {"Subject", "From", "To", "Date", "Message-ID", "MIME-Version", "Content-Type"}
+    assert msg["To"] == "director@example.go.th" and b"thief" not in raw.split(b"\r\n\r\n", 1)[0]

@@ -74,12 +74,13 @@ def test_results_json_holds_the_documented_schema(tmp_path: Path) -> None:
     [output] = report.outputs
     for division, score in zip(data["divisions"], output.group.divisions, strict=True):
         assert list(division) == [
-            "division", "short_name", "source_file", "sha256", "total", "warnings", "kpis", "reallocations"
+            "division", "short_name", "source_file", "sha256", "total", "warnings", "kpis", "reallocations",
+            "reporter", "certifier",
         ]  # fmt: skip
         for got, kpi_score in zip(division["kpis"], score.kpis, strict=True):
             assert list(got) == [
                 "code", "name", "parent", "status", "result", "verified_result", "scored", "score", "weight",
-                "effective_weight",
+                "effective_weight", "contacts",
             ]  # fmt: skip
             assert got["parent"] == kpi_score.parent and got["code"] == kpi_score.code
             assert got["result"] == (float(kpi_score.result) if kpi_score.result is not None else None)

@@ -98,17 +98,14 @@ def test_drop_downs_offer_only_what_the_reader_understands(blank: openpyxl.Workb
 
 
 def test_weights_levels_and_results_take_numbers_only(blank: openpyxl.Workbook) -> None:
+    """Custom rules, so that Thai digits typed as text pass (tests/test_template_validation.py
+    calculates them); numbers keep their bounds."""
     dv = _validations(blank[KPI_SHEET])
-    # ``between`` is the default operator, which the file leaves out.
-    assert (dv["D5"].type, dv["D5"].operator, dv["D5"].formula1, dv["D5"].formula2) == (
-        "decimal",
-        None,
-        "0",
-        "100",
-    )
-    assert dv["G5"].type == "decimal" and str(dv["G5"].sqref) == "G5:K204"
-    assert dv["L5"].type == "decimal" and dv["M5"].type == "decimal"
-    assert _validations(blank[REALLOCATION_SHEET])["C3"].type == "decimal"
+    assert dv["D5"].type == "custom" and str(dv["D5"].sqref) == "D5:D204"
+    assert "AND(D5>=0,D5<=100)" in dv["D5"].formula1 and "๒" in dv["D5"].formula1
+    assert dv["G5"].type == "custom" and str(dv["G5"].sqref) == "G5:K204"
+    assert dv["L5"].type == "custom" and dv["M5"].type == "custom"
+    assert "C3>0" in _validations(blank[REALLOCATION_SHEET])["C3"].formula1
     assert dv["A5"].type == "custom" and "COUNTIF" in dv["A5"].formula1  # a code used twice
 
 
@@ -117,11 +114,13 @@ def test_only_input_cells_are_unlocked_and_no_sheet_has_a_password(blank: openpy
         assert ws.protection.sheet, ws.title
         assert not ws.protection.password, ws.title
     kpis = blank[KPI_SHEET]
-    assert all(not kpis.cell(r, c).protection.locked for r in (5, 204) for c in range(1, 16))
-    assert all(kpis.cell(r, c).protection.locked for r in (1, 2, 4) for c in range(1, 16))
+    inputs = [*range(1, 16), *range(20, 24)]  # A to O, and the contact columns T to W
+    assert all(not kpis.cell(r, c).protection.locked for r in (5, 204) for c in inputs)
+    assert all(kpis.cell(r, c).protection.locked for r in (1, 2, 4) for c in inputs)
     assert kpis["P5"].protection.locked and kpis["P5"].protection.hidden
     division = blank[DIVISION_SHEET]
-    assert [division.cell(r, 2).protection.locked for r in range(3, 7)] == [False] * 4
+    # the division's details, then who reported and who certified the figures
+    assert [division.cell(r, 2).protection.locked for r in range(3, 13)] == [False] * 10
     assert division["A3"].protection.locked and division["C3"].protection.locked
     realloc = blank[REALLOCATION_SHEET]
     assert not realloc["A3"].protection.locked and realloc["A2"].protection.locked

@@ -281,9 +281,9 @@ def test_each_kpi_row_is_as_tall_as_the_lines_its_name_prints_on(
     printed: Path, tmp_path_factory: pytest.TempPathFactory
 ):
     """The lines each printed KPI name really takes (from the words' positions in the PDF) against the
-    lines its row holds: no name is cut, and at most one row in twenty is a line taller than its
-    name needs (on the examples: 0 cut and 5 of 107 too tall; 13 too tall before the row heights
-    counted LibreOffice's wider column unit)."""
+    lines its row holds: no name is cut and no row is a line taller than its name needs (on the
+    examples, 5 of 107 rows were a line too tall while Thai line breaks were estimated without ICU's
+    dictionary, 13 before the row heights counted LibreOffice's wider column unit)."""
     from write_helpers import load
 
     from kpibatch.write import widths
@@ -315,5 +315,61 @@ def test_each_kpi_row_is_as_tall_as_the_lines_its_name_prints_on(
                 cut.append((division, code, shown, lines))
             elif max(shown, status.get((division, code), 1)) < lines:
                 tall.append((division, code, shown, lines))
+    assert count >= 100  # every example KPI row was found on the printed pages
     assert not cut
-    assert len(tall) * 20 <= count, tall
+    assert not tall
+
+
+def sentence_lines(pdf: Path, divisions: list[str]) -> dict[str, list[int]]:
+    """The lines each reallocation sentence under a division's total prints on, in order.
+
+    A sentence starts with ``ตัวชี้วัด ข้อ`` at the left margin and runs to the next one (or to the
+    page's footer)."""
+    start = plain("ตัวชี้วัด ข้อ")
+    found: dict[str, list[int]] = {}
+    for words in page_words(pdf):
+        text = plain(" ".join(w for *_, w in words))
+        division = next((d for d in divisions if plain(d) in text), None)
+        totals = [t for _, _, t, w in words if plain(w).startswith(plain("คะแนนท"))]
+        if division is None or not totals:
+            continue
+        lines: dict[int, list[tuple[float, str]]] = {}
+        footer = min((t for _, _, t, w in words if w == "หน้า"), default=1e9)
+        for left, _, top, w in words:
+            if max(totals) + 4 < top < footer - 4:
+                lines.setdefault(round(top), []).append((left, w))
+        counts: list[int] = []
+        for _, line in sorted(lines.items()):
+            if plain(" ".join(w for _, w in sorted(line))).startswith(start):
+                counts.append(1)
+            elif counts:
+                counts[-1] += 1
+        found[division] = counts
+    return found
+
+
+@needs_print_fonts
+@pytest.mark.skipif(PDFTOTEXT is None, reason="pdftotext (poppler-utils) is not installed")
+def test_each_reallocation_sentence_row_is_as_tall_as_the_lines_it_prints_on(
+    printed: Path, tmp_path_factory: pytest.TempPathFactory
+):
+    """Under each total, the sentences' rows against the lines LibreOffice prints them on (on the
+    examples: 14 sentences; one, ending ``แผนงาน/โครงการ``, printed a line taller than its row while
+    a break after a slash was taken where LibreOffice moves it back to the space before)."""
+    from write_helpers import load
+
+    from kpibatch.write import widths
+    from kpibatch.write.division import SENTENCE_GAP_PT
+
+    book = load(examples_workbook(tmp_path_factory).workbook)
+    holds: dict[str, list[int]] = {}
+    for ws in book.worksheets[1:7]:
+        rows = holds.setdefault(ws.cell(3, 2).value, [])
+        for row in range(5, ws.max_row + 1):
+            text = ws.cell(row, 1).value
+            if isinstance(text, str) and text.startswith("ตัวชี้วัด ข้อ"):
+                height = ws.row_dimensions[row].height - SENTENCE_GAP_PT - widths.ROW_PADDING_PT
+                rows.append(int((height + 1) // (16 * widths.LINE_HEIGHT)))
+    shown = sentence_lines(printed, list(holds))
+    assert sum(len(rows) for rows in holds.values()) >= 10
+    assert shown == holds

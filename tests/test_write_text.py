@@ -80,3 +80,38 @@ def test_template_syntax_in_a_name_is_not_run(tmp_path: Path):
     ws = load(path)["ทดสอบ"]
     texts = [c.value for row in ws.iter_rows(max_col=1) for c in row if isinstance(c.value, str)]
     assert f"ตัวชี้วัด ข้อ 2 {name} จะนำน้ำหนัก 50 ใส่ไว้ในข้อ 1 ก" in texts
+
+
+def test_who_answers_for_a_kpi_and_who_certified_are_text_too(tmp_path: Path):
+    """The contact columns and the signatories' cells: formulas, links and markup stay as typed,
+    in the officer columns and in the certifier line printed under the summary."""
+    hostile = {
+        "supervisor": '=HYPERLINK("http://example.com/x","คลิก")',
+        "supervisor_phone": "=1+2",
+        "collector": "<r><t>markup</t></r>",
+        "collector_phone": "+66 2 222 6443",
+    }
+    columns = ("code", "name", "weight", "method", "result", *hostile)
+    rows = [
+        ("reporter", "@SUM(1)"),
+        ("certifier", "=cmd|' /C calc'!A0"),
+        ("certifier_position", "<b>ผอ.</b>"),
+    ]
+    path = write_submission(
+        tmp_path / "in" / "c.xlsx",
+        [kpi("1", 100, method="score", result=4) | hostile],
+        columns=columns,
+        division_rows=[("division", "กองทดสอบ"), ("fiscal_year", 2563), ("round", 12), *rows],
+    )
+    as_typed_text(path)
+    _, workbook = run_report(tmp_path / "in", tmp_path / "out")
+    ws = load(workbook).worksheets[1]
+    cells = {c.value: c for row in ws.iter_rows() for c in row if isinstance(c.value, str)}
+    for text in hostile.values():
+        assert text in cells and cells[text].data_type == "s" and cells[text].hyperlink is None
+    assert "ผู้รายงานข้อมูล @SUM(1)" in cells
+    assert "ผู้รับรองข้อมูล =cmd|' /C calc'!A0\nตำแหน่ง <b>ผอ.</b>" in cells
+    sheets = [n for n in zip_names(workbook) if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n)]
+    for member in sheets:
+        xml = zip_text(workbook, member)
+        assert "<f>" not in xml and "<f " not in xml and "<hyperlink" not in xml, member

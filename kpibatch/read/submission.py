@@ -7,6 +7,7 @@ the file too; the pipeline rejects any file with an error.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 from collections.abc import Callable, Mapping
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kpibatch import contract
-from kpibatch.model import KpiRow, Reallocation, SheetNames, SourceFile, Submission
+from kpibatch.model import KpiContacts, KpiRow, Reallocation, SheetNames, Signatory, SourceFile, Submission
 from kpibatch.problems import (
     CodeInvalid,
     ColumnMissing,
@@ -144,7 +145,7 @@ def _read_book(book: RawBook) -> ReadOutcome:
     moves = _read_reallocations(book.sheet(roles["reallocations"]), out) if "reallocations" in roles else []
     if meta is None or kpis is None:
         return ReadOutcome(book.source, None, out.problems)
-    division, short_name, fiscal_year, round_ = meta
+    division, short_name, fiscal_year, round_, signatories = meta
     rows, has_verified = kpis
     submission = Submission(
         source=book.source,
@@ -157,6 +158,8 @@ def _read_book(book: RawBook) -> ReadOutcome:
         sheets=sheets,
         has_verified_results=has_verified,
         division_cell=_key_cell(book.sheet(roles["division"]), "division"),
+        reporter=signatories["reporter"],
+        certifier=signatories["certifier"],
     )
     return ReadOutcome(book.source, submission, out.problems)
 
@@ -202,7 +205,30 @@ def _missing_sheet(role: str, present: list[str], out: _Collector) -> None:
 # --- Division sheet ------------------------------------------------------------------------------
 
 
-def _read_division(sheet: RawSheet, out: _Collector) -> tuple[str, str | None, int, int] | None:
+def typed_text(value: Any) -> str | None:
+    """A free-text cell (a name, a position, a phone number, a date) as text: a date cell as
+    ``YYYY-MM-DD``, a whole number without ``.0`` (a phone typed as a number), anything else as typed."""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return clean_text(value)
+
+
+def _signatory(found: Mapping[str, tuple[Any, str]], keys: tuple[str, str, str]) -> Signatory | None:
+    name, position, date = (typed_text(found.get(key, (None, ""))[0]) for key in keys)
+    if name is None and position is None and date is None:
+        return None
+    return Signatory(name=name, position=position, date=date)
+
+
+DivisionMeta = tuple[str, str | None, int, int, dict[str, Signatory | None]]
+"""The division's name, short name, fiscal year, round and signatories (``contract.SIGNATORIES``)."""
+
+
+def _read_division(sheet: RawSheet, out: _Collector) -> DivisionMeta | None:
     found: dict[str, tuple[Any, str]] = {}
     for r, row in enumerate(sheet.rows):
         if not row:
@@ -223,7 +249,8 @@ def _read_division(sheet: RawSheet, out: _Collector) -> tuple[str, str | None, i
     round_ = _round(found.get("round"), sheet.name, out)
     if division is None or fiscal_year is None or round_ is None:
         return None
-    return division, short_name, fiscal_year, round_
+    signatories = {role: _signatory(found, keys) for role, keys in contract.SIGNATORIES.items()}
+    return division, short_name, fiscal_year, round_, signatories
 
 
 def _first_integer(value: Any) -> int | None:
@@ -313,6 +340,7 @@ def _read_kpis(sheet: RawSheet, out: _Collector) -> tuple[list[KpiRow], bool] | 
     header_row, columns = header
     if _missing_columns(sheet, header_row, columns, contract.REQUIRED_KPI_COLUMNS, out):
         return None
+    _bare_phone_columns(sheet.rows[header_row], columns)
 
     rows: list[KpiRow] = []
     for r in range(header_row + 1, len(sheet.rows)):
@@ -322,6 +350,23 @@ def _read_kpis(sheet: RawSheet, out: _Collector) -> tuple[list[KpiRow], bool] | 
     # The template always has the column; only a verified result typed in it makes the file a
     # verified one (the printed summary then shows the self-assessed score beside it).
     return rows, any(row.verified_result is not None for row in rows)
+
+
+def _bare_phone_columns(header: list[Any], columns: dict[str, int]) -> None:
+    """A column headed only ``เบอร์ติดต่อ`` right of the supervisor's or the collector's column is
+    that person's phone (the official form's layout)."""
+    left_of = {c: key for key, c in columns.items()}
+    for c, label in enumerate(header):
+        person = left_of.get(c - 1)
+        if person in contract.PHONE_OF and contract.is_phone_label(label):
+            columns.setdefault(contract.PHONE_OF[person], c)
+
+
+def _contacts(raw: Callable[[str], Any]) -> KpiContacts | None:
+    values = {key: typed_text(raw(key)) for key in contract.CONTACT_COLUMNS}
+    if all(v is None for v in values.values()):
+        return None
+    return KpiContacts(**values)
 
 
 def _number(sheet: RawSheet, r: int, c: int | None, field_name: str, out: _Collector) -> Decimal | None:
@@ -392,6 +437,7 @@ def _read_kpi_row(sheet: RawSheet, r: int, columns: dict[str, int], out: _Collec
         status=clean_text(raw("status")),
         note=clean_text(raw("note")),
         cells=cells,
+        contacts=_contacts(raw),
     )
 
 

@@ -126,6 +126,7 @@ def score_division(sub: Submission, options: ScoreOptions | None = None) -> Divi
                 note=row.note,
                 has_children=bool(kids[code]),
                 verified_result=row.verified_result if not kids[code] else None,
+                contacts=row.contacts,
             )
         )
     return DivisionScore(submission=sub, kpis=tuple(kpis), total=total, warnings=tuple(warnings))

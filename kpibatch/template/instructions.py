@@ -28,7 +28,9 @@ THAI: tuple[str, ...] = (
     "9. สถานะ: เว้นว่างถ้าประเมินในรอบนี้ ถ้าไม่ได้ประเมินให้เลือกหรือพิมพ์ข้อความ เช่น รายงานรอบ ๑๒ เดือน",
     "10. ชีต Reallocations: โอนน้ำหนักของตัวชี้วัดที่ไม่ได้ประเมินไปยังตัวชี้วัดที่ประเมิน "
     "ที่อยู่ภายใต้ตัวชี้วัดหลักเดียวกัน เลือกรหัสจากรายการ",
-    "11. บันทึกเป็นไฟล์ .xlsx แล้วส่งให้หน่วยงานกลาง หน่วยงานกลางตรวจไฟล์ด้วยคำสั่ง kpibatch validate "
+    "11. ไม่บังคับ: ผู้กำกับดูแลตัวชี้วัด ผู้จัดเก็บข้อมูล และเบอร์ติดต่อ (คอลัมน์ถัดจากหมายเหตุ) "
+    "และในชีต Division ผู้รายงานข้อมูลและผู้รับรองข้อมูล (ชื่อ ตำแหน่ง วันที่) ซึ่งจะพิมพ์ใต้สรุปผลคะแนน",
+    "12. บันทึกเป็นไฟล์ .xlsx แล้วส่งให้หน่วยงานกลาง หน่วยงานกลางตรวจไฟล์ด้วยคำสั่ง kpibatch validate "
     "ซึ่งจะบอกชีตและเซลล์ที่ต้องแก้",
 )
 
@@ -52,7 +54,10 @@ ENGLISH: tuple[str, ...] = (
     "รายงานรอบ ๑๒ เดือน.",
     "10. Reallocations sheet: move the weight of a KPI not assessed onto an assessed KPI under the same "
     "parent; pick the codes from the list.",
-    "11. Save as .xlsx and send it to the planning unit, which checks it with kpibatch validate; "
+    "11. Optional: each KPI's supervisor, data collector and their phones (the columns after the note), "
+    "and on the Division sheet who reported and who certified the figures (name, position, date), "
+    "printed under the score summary.",
+    "12. Save as .xlsx and send it to the planning unit, which checks it with kpibatch validate; "
     "every problem is reported with its sheet and cell.",
 )
 

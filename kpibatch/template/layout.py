@@ -36,7 +36,18 @@ REALLOCATION_FIRST_ROW = 2
 
 DIVISION_TITLE_ROW = 0
 DIVISION_FIRST_ROW = 2
-DIVISION_KEYS = ("division", "short_name", "fiscal_year", "round")
+DIVISION_KEYS = (
+    "division",
+    "short_name",
+    "fiscal_year",
+    "round",
+    "reporter",
+    "reporter_position",
+    "reported_on",
+    "certifier",
+    "certifier_position",
+    "certified_on",
+)
 
 
 def bilingual(thai: str, english: str) -> str:
@@ -83,6 +94,16 @@ CODE_KEY_COLUMN = TOP_LEVEL_COLUMN + 2
 """Hidden helper column: "#" and the code as the reader reads it (``ข้อ ๑๓.๑.`` is ``#13.1``)."""
 WEIGHT_VALUE_COLUMN = TOP_LEVEL_COLUMN + 3
 """Hidden helper column: the weight as the reader reads it (``๒``, ``5%``, a percent cell)."""
+CONTACT_COLUMNS: tuple[Column, ...] = (
+    Column("supervisor", "ผู้กำกับดูแลตัวชี้วัด", "supervisor", 24, "wrap"),
+    Column("supervisor_phone", "เบอร์ติดต่อผู้กำกับดูแล", "supervisor_phone", 18, "text"),
+    Column("collector", "ผู้จัดเก็บข้อมูล", "collector", 24, "wrap"),
+    Column("collector_phone", "เบอร์ติดต่อผู้จัดเก็บข้อมูล", "collector_phone", 18, "text"),
+)
+"""Optional: who answers for each KPI, as the official KPI description names them."""
+CONTACT_FIRST_COLUMN = WEIGHT_VALUE_COLUMN + 1
+"""The contact columns follow the hidden helpers (on screen, right after the note), so the helpers
+keep the columns they had in templates made before the contacts."""
 HELPER_HEADERS = {
     TOP_LEVEL_COLUMN: TOP_LEVEL_HEADER,
     CODE_TEXT_COLUMN: "(ข้อความรหัส / code text)",
@@ -102,6 +123,12 @@ DIVISION_LABELS: Mapping[str, tuple[str, str]] = {
     "short_name": ("ชื่อย่อ", "short_name"),
     "fiscal_year": ("ปีงบประมาณ", "fiscal_year"),
     "round": ("รอบการประเมิน", "round"),
+    "reporter": ("ผู้รายงานข้อมูล", "reporter"),
+    "reporter_position": ("ตำแหน่งผู้รายงานข้อมูล", "reporter_position"),
+    "reported_on": ("วันที่รายงานข้อมูล", "reported_on"),
+    "certifier": ("ผู้รับรองข้อมูล", "certifier"),
+    "certifier_position": ("ตำแหน่งผู้รับรองข้อมูล", "certifier_position"),
+    "certified_on": ("วันที่รับรองข้อมูล", "certified_on"),
 }
 
 METHOD_CHOICES: Mapping[str, str] = {

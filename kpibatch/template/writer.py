@@ -2,8 +2,9 @@
 
 Everything that helps a person fill it without help is in the file itself: yellow input cells (the
 only unlocked ones; the sheets are protected without a password), drop-downs for method, direction,
-status, round and reallocation codes, numeric validation on weights, levels and results, a weight-sum
-check that turns red until the top-level weights make 100, frozen headers and the Thai font. A hidden
+status, round and reallocation codes, number-only validation on weights, levels and results (that lets
+through Thai digits and the other spellings the reader accepts), a weight-sum check that turns red
+until the top-level weights make 100, frozen headers and the Thai font. A hidden
 defined name records the template version so that an older kpibatch can refuse a newer template.
 """
 
@@ -27,6 +28,8 @@ from kpibatch.template import instructions
 from kpibatch.template.layout import (
     CODE_KEY_COLUMN,
     CODE_TEXT_COLUMN,
+    CONTACT_COLUMNS,
+    CONTACT_FIRST_COLUMN,
     DEFAULT_KPI_ROWS,
     DIRECTION_CHOICES,
     DIVISION_FIRST_ROW,
@@ -150,14 +153,21 @@ def _write_value(ws: Any, row: int, col: int, value: Any, fmt: Any) -> None:
 
 
 def _write_row(
-    ws: Any, row: int, columns: Sequence[Column], values: Mapping[str, Any], formats: Mapping[str, Any]
+    ws: Any,
+    row: int,
+    columns: Sequence[Column],
+    values: Mapping[str, Any],
+    formats: Mapping[str, Any],
+    first_col: int = 0,
 ) -> None:
-    for col, column in enumerate(columns):
+    for col, column in enumerate(columns, start=first_col):
         _write_value(ws, row, col, values.get(column.key), formats[column.kind])
 
 
-def _write_header(ws: Any, row: int, columns: Sequence[Column], fmt: Any, *, widths: bool = True) -> None:
-    for col, column in enumerate(columns):
+def _write_header(
+    ws: Any, row: int, columns: Sequence[Column], fmt: Any, *, widths: bool = True, first_col: int = 0
+) -> None:
+    for col, column in enumerate(columns, start=first_col):
         ws.write_string(row, col, column.header, fmt)
         if widths:
             ws.set_column(col, col, column.width)
@@ -176,6 +186,8 @@ def kpi_values(row: KpiRow) -> dict[str, Any]:
         "verified_result": row.verified_result,
         "status": row.status,
         "note": row.note,
+        # who answers for a KPI stays from round to round, like its definition
+        **(row.contacts.as_dict() if row.contacts else {}),
     }
     values.update({level: value for level, value in zip(contract.LEVELS, row.levels, strict=True)})
     return values
@@ -316,18 +328,24 @@ def _division_sheet(wb: Any, fmt: _Formats, spec: TemplateSpec) -> None:
         "short_name": spec.short_name,
         "fiscal_year": spec.fiscal_year,
         "round": spec.round,
-    }
+    }  # a next round's signatories sign again: their cells start blank
     help_texts = {
         "division": "ชื่อเต็มของหน่วยงาน / the division's full name",
         "short_name": "ไม่บังคับ ใช้เป็นชื่อชีตในรายงาน / optional: the sheet name in the report",
         "fiscal_year": "ปี พ.ศ. เช่น 2563 / Buddhist-era year, e.g. 2563",
         "round": "เลือก 6, 9 หรือ 12 (เดือน) / choose 6, 9 or 12 (months)",
+        "reporter": "ไม่บังคับ ชื่อผู้รายงานข้อมูล / optional: who reported the figures",
+        "reporter_position": "ไม่บังคับ / optional",
+        "reported_on": "ไม่บังคับ เช่น 15 ต.ค. 2563 / optional, e.g. 15 Oct 2020",
+        "certifier": "ไม่บังคับ ชื่อผู้รับรองข้อมูล พิมพ์ใต้สรุปผลคะแนน / optional: printed under the summary",
+        "certifier_position": "ไม่บังคับ เช่น ผู้อำนวยการกอง / optional, e.g. director",
+        "certified_on": "ไม่บังคับ เช่น 15 ต.ค. 2563 / optional, e.g. 15 Oct 2020",
     }
     for i, key in enumerate(DIVISION_KEYS):
         row = DIVISION_FIRST_ROW + i
         ws.write_string(row, 0, bilingual(*DIVISION_LABELS[key]), fmt.label)
         kind = "number" if key in ("fiscal_year", "round") else "text"
-        _write_value(ws, row, 1, values[key], fmt.input[kind])
+        _write_value(ws, row, 1, values.get(key), fmt.input[kind])
         ws.write_string(row, 2, help_texts[key], fmt.help)
     year_row = DIVISION_FIRST_ROW + DIVISION_KEYS.index("fiscal_year")
     _validate(
@@ -363,6 +381,34 @@ def _division_sheet(wb: Any, fmt: _Formats, spec: TemplateSpec) -> None:
     ws.protect("", PROTECTION)
 
 
+NUMBER_CHARACTERS = "0123456789" + _THAI_DIGITS + ".,%+-\u2212\u2013\u2014 " + NBSP
+"""What a number typed as text may be made of: Arabic and Thai digits, a decimal point, thousands
+separators, a percent sign, a sign, the dashes a blank is marked with, and spaces."""
+TEXT_CHECKED = 99
+"""Characters of a typed text the validation looks at (no figure is longer)."""
+NUMBER_ERROR = (
+    "พิมพ์ตัวเลข เช่น 87.5, ๘๗.๕ หรือ 87.5% (ใช้จุดเป็นทศนิยม)\n"
+    "Type a number such as 87.5, ๘๗.๕ or 87.5% (a dot is the decimal separator)."
+)
+
+
+def number_rule(cell: str, bounds: str) -> str:
+    """A custom validation formula for a number cell whose top-left cell is ``cell``: a number must
+    pass ``bounds`` (written with ``{}`` for the cell), and text must be made of
+    ``NUMBER_CHARACTERS`` only, so ``๒``, ``๑,๒๕๐`` and ``5%`` typed as text pass as the reader
+    reads them, and words do not.
+
+    A decimal-type validation would refuse every text, Thai digits included; Excel caps a validation
+    formula at 255 characters, too few to spell out the reader's Thai-digit conversion, so the text
+    is checked character by character (the reader still names any cell it cannot read)."""
+    characters = NUMBER_CHARACTERS.replace('"', '""')
+    # past the text's end MID gives "", which Excel finds in any text and LibreOffice in none
+    positions = f"ROW($1:${TEXT_CHECKED})"
+    each = f"MID({cell},{positions},1)"
+    text_ok = f'SUMPRODUCT(ISERROR(FIND({each},"{characters}"))*({positions}<=LEN({cell})))=0'
+    return f"=IF(ISNUMBER({cell}),{bounds.format(cell)},{text_ok})"
+
+
 def _kpi_validations(ws: Any, first: int, last: int) -> None:
     def col(key: str) -> int:
         return KPI_COLUMN_INDEX[key]
@@ -384,34 +430,36 @@ def _kpi_validations(ws: Any, first: int, last: int) -> None:
             "error_message": "รหัสนี้มีแล้วในชีตนี้\nThis code is already used on this sheet.",
         },
     )
+
+    def top(key: str) -> str:
+        return f"{_letter(col(key))}{first + 1}"
+
     _validate(
         ws,
         *span("weight"),
         {
-            "validate": "decimal",
-            "criteria": "between",
-            "minimum": 0,
-            "maximum": int(WEIGHT_TOTAL),
+            "validate": "custom",
+            "value": number_rule(top("weight"), f"AND({{0}}>=0,{{0}}<={int(WEIGHT_TOTAL)})"),
             "input_title": "น้ำหนัก / weight",
             "input_message": "น้ำหนักเดิมตามคำรับรองฯ ระดับบนรวมเป็น 100\n"
             "The agreed weight; top-level weights sum to 100.",
             "error_title": "น้ำหนัก / weight",
-            "error_message": "ใส่ตัวเลข 0 ถึง 100\nType a number from 0 to 100.",
+            "error_message": "ใส่ตัวเลข 0 ถึง 100 (เลขไทยได้)\nType a number from 0 to 100 (Thai digits too).",
         },
     )
-    number_rule = {
-        "validate": "decimal",
-        "criteria": "between",
-        "minimum": -NUMBER_LIMIT,
-        "maximum": NUMBER_LIMIT,
-        "error_title": "ตัวเลข / number",
-        "error_message": "พิมพ์ตัวเลข เช่น 87.5 หรือ 87.5% (ใช้จุดเป็นทศนิยม)\n"
-        "Type a number such as 87.5 or 87.5% (a dot is the decimal separator).",
-    }
+
+    def number(key: str) -> dict[str, Any]:
+        return {
+            "validate": "custom",
+            "value": number_rule(top(key), f"ABS({{0}})<={NUMBER_LIMIT}"),
+            "error_title": "ตัวเลข / number",
+            "error_message": NUMBER_ERROR,
+        }
+
     _validate(
         ws,
         *span("level1", "level5"),
-        number_rule
+        number("level1")
         | {
             "input_title": "เกณฑ์ระดับ / levels",
             "input_message": "ตัวเลข เว้นว่างถ้าไม่กำหนดระดับนี้\nA number; leave blank when not defined.",
@@ -420,7 +468,7 @@ def _kpi_validations(ws: Any, first: int, last: int) -> None:
     _validate(
         ws,
         *span("result"),
-        number_rule
+        number("result")
         | {
             "input_title": "ผลการดำเนินงาน / result",
             "input_message": "ตัวเลข (ระดับขั้น/คะแนน: 0-5)\nA number (milestone or score: 0-5).",
@@ -429,7 +477,7 @@ def _kpi_validations(ws: Any, first: int, last: int) -> None:
     _validate(
         ws,
         *span("verified_result"),
-        number_rule
+        number("verified_result")
         | {
             "input_title": "ผลการตรวจประเมิน",
             "input_message": "คณะกรรมการกรอก ใช้คิดคะแนนแทนผลการดำเนินงาน\n"
@@ -504,6 +552,7 @@ def _kpi_sheet(wb: Any, fmt: _Formats, spec: TemplateSpec) -> None:
     for col, header in HELPER_HEADERS.items():
         ws.write_string(KPI_HEADER_ROW, col, header, fmt.header)
     ws.set_column(TOP_LEVEL_COLUMN, WEIGHT_VALUE_COLUMN, 12, None, {"hidden": True})
+    _write_header(ws, KPI_HEADER_ROW, CONTACT_COLUMNS, fmt.header, first_col=CONTACT_FIRST_COLUMN)
 
     key_col = _letter(CODE_KEY_COLUMN)
     keys = f"${key_col}${first + 1}:${key_col}${last + 1}"
@@ -512,7 +561,9 @@ def _kpi_sheet(wb: Any, fmt: _Formats, spec: TemplateSpec) -> None:
     for i in range(spec.input_rows):
         row = first + i
         kpi = spec.kpis[i] if i < len(spec.kpis) else None
-        _write_row(ws, row, KPI_COLUMNS, kpi_values(kpi) if kpi else {}, fmt.input)
+        values = kpi_values(kpi) if kpi else {}
+        _write_row(ws, row, KPI_COLUMNS, values, fmt.input)
+        _write_row(ws, row, CONTACT_COLUMNS, values, fmt.input, CONTACT_FIRST_COLUMN)
         formulas = _helper_formulas(row, keys)
         key = normalize_code(kpi.code) if kpi is not None else None
         flag = 1 if kpi is not None and parent_of.get(kpi.code, "") is None else 0
@@ -595,9 +646,8 @@ def _reallocation_sheet(wb: Any, fmt: _Formats, spec: TemplateSpec) -> None:
         (first, weight_col),
         (last, weight_col),
         {
-            "validate": "decimal",
-            "criteria": ">",
-            "value": 0,
+            "validate": "custom",
+            "value": number_rule(f"{_letter(weight_col)}{first + 1}", "{0}>0"),
             "input_title": "น้ำหนักที่โอน / weight moved",
             "input_message": "จำนวนบวก ไม่เกินน้ำหนักของข้อต้นทาง\nPositive, at most the source's weight.",
             "error_title": "น้ำหนัก / weight",

@@ -1,23 +1,27 @@
 """One sheet per division, laid out like the official score summary (seed document 000).
 
 The print area is the summary as it is printed and signed: code, description, score and weight, a
-total row, and under the table one sentence per reallocation. When the submission has verified
+total row, under the table one sentence per reallocation, and the lines naming who reported and who
+certified the figures when the division sheet names them. When the submission has verified
 results, the self-assessed score stands beside the verified one. To the right, outside the print
 area, the planning officer finds what each score was computed from.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-from kpibatch.contract import LEVELS
-from kpibatch.model import DivisionScore, KpiScore
+from kpibatch.contract import CONTACT_COLUMNS, LEVELS
+from kpibatch.model import DivisionScore, KpiScore, Signatory, Submission
 from kpibatch.problems import Problem
 from kpibatch.score.methods import METHODS
 from kpibatch.score.rounding import q4
+from kpibatch.text import BUDDHIST_ERA_OFFSET, THAI_MONTHS
 from kpibatch.write import widths
 from kpibatch.write.context import DivisionPage, ReportContext
 from kpibatch.write.grid import Grid
@@ -49,7 +53,12 @@ HEADINGS = {
     "weighted": "คะแนนถ่วงน้ำหนัก\n(คะแนน × น้ำหนัก ÷ 100)",
     "warnings": "คำเตือน",
     "note": "หมายเหตุ",
+    "supervisor": "ผู้กำกับดูแลตัวชี้วัด",
+    "supervisor_phone": "เบอร์ติดต่อผู้กำกับดูแล",
+    "collector": "ผู้จัดเก็บข้อมูล",
+    "collector_phone": "เบอร์ติดต่อผู้จัดเก็บข้อมูล",
 }
+SIGNATORY_LABELS = {"reporter": "ผู้รายงานข้อมูล", "certifier": "ผู้รับรองข้อมูล"}
 METHOD_TH = {name: method.label_th for name, method in METHODS.items()}
 LONG_TEXT_WIDTH = 45.0
 KEEP_WITH_TOTAL = 3
@@ -89,6 +98,7 @@ class Layout:
             "weighted",
             "warnings",
             *(("note",) if any(k.note for k in score.kpis) else ()),
+            *(CONTACT_COLUMNS if any(k.contacts for k in score.kpis) else ()),
         )
         return cls(summary, officer)
 
@@ -188,6 +198,12 @@ class _Writer:
             )
             last_row = row
             row += 1
+        lines = signatory_lines(self.score.submission, self.ctx.digits)
+        row += 1 if lines else 0
+        for line in lines:
+            self.grid.text(row, 0, line, plain, last_col=self.layout.last_summary)
+            last_row = row
+            row += 1
         broken = self.keep_total_together(last_row)
         self.ctx.finish(
             self.grid,
@@ -270,6 +286,9 @@ class _Writer:
         grid.text(row, cols["warnings"], "\n".join(lines), f.text())
         if "note" in cols:
             grid.text(row, cols["note"], kpi.note or "", f.text())
+        if kpi.contacts is not None and "supervisor" in cols:
+            for key, value in kpi.contacts.as_dict().items():
+                grid.text(row, cols[key], value or "", f.text())
 
     def cut_in_print(self, kpi: KpiScore) -> bool:
         """Whether the printed KPI name needs more than the tallest row Excel allows."""
@@ -301,6 +320,37 @@ class _Writer:
         if warnings:
             text = "\n".join(w.message_th for w in warnings)
             grid.text(row, layout.col("warnings"), text, f.text(bg_color=TOTAL_FILL))
+
+
+def signed_date(text: str, digits: Callable[[str], str]) -> str:
+    """A date cell's ``YYYY-MM-DD`` as a Thai form writes a date (``15 ตุลาคม 2563``); typed text as typed."""
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        return text
+    return digits(f"{day.day} {THAI_MONTHS[day.month - 1]} {day.year + BUDDHIST_ERA_OFFSET}")
+
+
+def signatory_lines(sub: Submission, digits: Callable[[str], str]) -> list[str]:
+    """The lines printed under the summary, as an official form is signed: who reported the figures
+    and who certified them, each with position and date, for those the division sheet names."""
+    lines = []
+    for role, who in (("reporter", sub.reporter), ("certifier", sub.certifier)):
+        if who is None:
+            continue
+        lines.append(_signatory_line(SIGNATORY_LABELS[role], who, digits))
+    return lines
+
+
+def _signatory_line(label: str, who: Signatory, digits: Callable[[str], str]) -> str:
+    """The name on one line, position and date under it (a name left blank is a dotted line)."""
+    details = []
+    if who.position:
+        details.append(f"ตำแหน่ง {who.position}")
+    if who.date:
+        details.append(f"วันที่ {signed_date(who.date, digits)}")
+    name = f"{label} {who.name or '.' * 30}"
+    return "\n".join([name, "   ".join(details)] if details else [name])
 
 
 def write_division_sheet(ctx: ReportContext, page: DivisionPage) -> Any:
@@ -359,6 +409,12 @@ def column_widths(ctx: ReportContext, score: DivisionScore, layout: Layout) -> l
             "weighted": fit([sample_score], HEADINGS["weighted"], minimum=12),
             "warnings": LONG_TEXT_WIDTH,
             "note": LONG_TEXT_WIDTH,
+            **{
+                key: fit(
+                    [getattr(k.contacts, key) or "" for k in kpis if k.contacts], HEADINGS[key], maximum=30
+                )
+                for key in CONTACT_COLUMNS
+            },
         }
     )
     return [result[key] for key in layout.keys]
