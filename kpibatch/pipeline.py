@@ -96,7 +96,8 @@ def write_group(
     folder.mkdir(parents=True, exist_ok=True)
 
     def workbook_into(tmp: Path) -> None:
-        write_report(group, tmp, settings.style, generated_at, trend)
+        jobs = settings.jobs or parallel.default_jobs()
+        write_report(group, tmp, settings.style, generated_at, trend, jobs=jobs)
         if checkpoint is not None:
             checkpoint("writing")
 

@@ -37,6 +37,9 @@ class ReportContext:
     pages: list[DivisionPage] = field(default_factory=list)
     trend: Trend | None = None
     """Earlier rounds of the year from the ledger (``kpibatch.batch``); None for a plain run."""
+    plans: Any = None
+    """The division sheets laid out in worker processes (``kpibatch.write.plan.SheetPlan``), in the
+    order of ``pages``; None when the division sheets' writer lays them out itself."""
 
     def digits(self, text: str) -> str:
         """Text the report generates (years, codes, counts) in the digits the run asked for."""
