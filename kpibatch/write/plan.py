@@ -18,6 +18,7 @@ the main process lays out every sheet itself.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -230,7 +231,9 @@ class Layouts:
 
     def _submit(self) -> None:
         for first, stop in self._todo:
-            self._pending.append(self._pool.submit(_lay_out_in_worker, first, stop))
+            # a worker died: what is not laid out by then is left to this process (``_collect``)
+            with contextlib.suppress(BrokenProcessPool):
+                self._pending.append(self._pool.submit(_lay_out_in_worker, first, stop))
             return
 
     def _collect(self) -> Iterator[SheetPlan]:
