@@ -335,16 +335,18 @@ def generate(folder: Path, count: int, seed: int = DEFAULT_SEED, *, processes: i
 
 
 def inbox_of(corpus: Path, count: int, work: Path) -> Path:
-    """A folder with the first ``count`` workbooks of the corpus (hard links, so nothing is copied)."""
+    """A folder with copies of the first ``count`` workbooks of the corpus.
+
+    Copies, as a division's file arrives, not hard links: ``kpibatch run`` copies a hard-linked
+    file into a file of its own before it files it (another name could change its bytes later),
+    a cost no real inbox has.
+    """
     inbox = work / f"inbox-{count}"
     if inbox.exists():
         shutil.rmtree(inbox)
     inbox.mkdir(parents=True)
     for path in sorted(corpus.glob("*.xlsx"))[:count]:
-        try:
-            os.link(path, inbox / path.name)
-        except OSError:
-            shutil.copy2(path, inbox / path.name)
+        shutil.copy2(path, inbox / path.name)
     return inbox
 
 

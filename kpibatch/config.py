@@ -199,6 +199,8 @@ class Reporting:
     mail: Mail
     divisions: Divisions
     printing: Printing
+    jobs: int = 1
+    """Worker processes that lay out the division sheets (0: one per CPU)."""
 
 
 @dataclass(frozen=True)
@@ -320,7 +322,7 @@ class Settings:
 
     @property
     def reporting(self) -> Reporting:
-        return Reporting(self.style, self.mail, self.divisions, self.printing)
+        return Reporting(self.style, self.mail, self.divisions, self.printing, self.jobs)
 
     # Limits checked before a workbook is parsed (kpibatch/read/precheck.py). A KPI workbook is a few
     # hundred kilobytes with a few hundred rows; these leave a wide margin and still keep a hostile

@@ -101,7 +101,8 @@ def write_group(
     found = group_standings(group, reporting.divisions, received)  # issue 16: on time, late or missing
 
     def workbook_into(tmp: Path) -> None:
-        write_report(group, tmp, reporting.style, generated_at, trend, standings=found)
+        jobs = reporting.jobs or parallel.default_jobs()
+        write_report(group, tmp, reporting.style, generated_at, trend, standings=found, jobs=jobs)
         if checkpoint is not None:
             checkpoint("writing")
 

@@ -67,6 +67,16 @@ def measure(kind: str, seconds: float, rss: float = 100.0, n: int = 1000) -> obj
     return bench.Measure(kind, n, seconds, rss, 0)
 
 
+def test_an_inbox_holds_copies_as_a_division_s_file_arrives(corpus: Path, tmp_path: Path) -> None:
+    """Not hard links: kpibatch run copies a hard-linked file into a file of its own before filing
+    it, a cost that would count against the run and that no real inbox has."""
+    inbox = bench.inbox_of(corpus, 5, tmp_path)
+    files = sorted(inbox.iterdir())
+    assert len(files) == 5
+    assert all(f.stat().st_nlink == 1 for f in files)
+    assert digests(inbox) == {name: d for name, d in digests(corpus).items() if name in digests(inbox)}
+
+
 def test_targets_are_judged_as_the_issue_states() -> None:
     """Issue 14's lines: run <= 1.3 x the compared commit, baseline/run >= 3 at N = 1000, N = 10000
     in <= 90 s with peak PSS <= 500 MB, time per extra file linear within 20 % from 100 to 10000."""

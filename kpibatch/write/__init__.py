@@ -25,9 +25,10 @@ from kpibatch.consolidate import Group
 from kpibatch.safety import safe_workbook
 from kpibatch.write.comparison import ComparisonSheet
 from kpibatch.write.context import DivisionPage, ReportContext, SheetWriter, Standing
-from kpibatch.write.division import DivisionSheets
+from kpibatch.write.division import DivisionSheets, write_division_sheet
 from kpibatch.write.issues import IssuesSheet
 from kpibatch.write.overview import OverviewSheet
+from kpibatch.write.plan import laid_out_in_workers
 from kpibatch.write.sheetnames import SheetNamer
 from kpibatch.write.styles import Formats
 from kpibatch.write.trend import Trend, TrendSheet
@@ -97,7 +98,13 @@ def write_report(
     sheets: Sequence[SheetWriter] = DEFAULT_SHEETS,
     *,
     standings: Sequence[Standing] = (),
+    jobs: int = 1,
 ) -> Path:
+    """Write the consolidated workbook of ``group`` to ``path``.
+
+    With ``jobs`` above one the division sheets are laid out by that many worker processes while
+    this one writes (``kpibatch.write.plan``); the workbook is the same.
+    """
     sheets_count = len(group.divisions) + sum(len(sheet.fixed_names) for sheet in sheets)
     row_by_row = len(group.divisions) >= ROW_BY_ROW_FROM and allow_open_files(sheets_count + SPARE_FILES)
     options = {**WORKBOOK_OPTIONS, "constant_memory": row_by_row, "in_memory": not row_by_row}
@@ -119,7 +126,15 @@ def write_report(
         standings=tuple(standings),
     )
     ctx.pages = division_pages(group, [name for sheet in sheets for name in sheet.fixed_names])
-    for sheet in sheets:
-        sheet.write(ctx)
+    # started before the first sheet, so the workers lay out while this process writes the overview
+    # Row by row (the largest reports) the main process lays out alone: forked workers reading the
+    # divisions they inherit copy those pages, which costs more memory than the time it saves there.
+    ctx.plans = laid_out_in_workers(ctx, write_division_sheet, 1 if row_by_row else jobs)
+    try:
+        for sheet in sheets:
+            sheet.write(ctx)
+    finally:
+        if ctx.plans is not None:
+            ctx.plans.close()  # stops the workers, also when a sheet failed
     workbook.close()
     return path

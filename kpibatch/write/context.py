@@ -57,6 +57,9 @@ class ReportContext:
     """Earlier rounds of the year from the ledger (``kpibatch.batch``); None for a plain run."""
     standings: tuple[Standing, ...] = ()
     """Each expected division's standing when the round has a deadline (the overview shows them)."""
+    plans: Any = None
+    """The division sheets laid out in worker processes (``kpibatch.write.plan.SheetPlan``), in the
+    order of ``pages``; None when the division sheets' writer lays them out itself."""
 
     def digits(self, text: str) -> str:
         """Text the report generates (years, codes, counts) in the digits the run asked for."""

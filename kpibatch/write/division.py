@@ -26,6 +26,7 @@ from kpibatch.write import widths
 from kpibatch.write.context import DivisionPage, ReportContext
 from kpibatch.write.grid import Grid
 from kpibatch.write.page import PORTRAIT_WIDTH_PX, break_before, print_scale, title_text
+from kpibatch.write.plan import replay
 from kpibatch.write.sentences import reallocation_sentences
 from kpibatch.write.styles import (
     OFFICER_FILL,
@@ -147,8 +148,13 @@ class DivisionSheets:
     fixed_names: tuple[str, ...] = ()
 
     def write(self, ctx: ReportContext) -> None:
-        for page in ctx.pages:
-            write_division_sheet(ctx, page)
+        if ctx.plans is None:
+            for page in ctx.pages:
+                write_division_sheet(ctx, page)
+            return
+        for page, plan in zip(ctx.pages, ctx.plans, strict=True):
+            assert plan.name == page.sheet
+            replay(ctx, plan)
 
 
 class _Writer:

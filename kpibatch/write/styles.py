@@ -36,6 +36,28 @@ def plain_number_format(value: Decimal | float) -> str:
     return INTEGER_FORMAT if number == number.to_integral_value() else DECIMAL_FORMAT
 
 
+class Style:
+    """A format as plain data: what a worker laying out a sheet uses where the main process uses
+    an xlsxwriter format (``kpibatch.write.plan``). It answers the few attributes the layout reads
+    (as xlsxwriter's ``Format`` does), and ``Formats.resolve`` makes it the workbook's format."""
+
+    __slots__ = ("bold", "font_size", "indent", "index", "key", "props")
+
+    def __init__(self, props: tuple[tuple[str, Any], ...], index: int = 0) -> None:
+        self.props = props
+        self.index = index
+        """Its place among the styles of the laid-out sheets it came with."""
+        self.key = tuple(sorted(props))
+        found = dict(props)
+        # xlsxwriter's defaults for a format that does not set them
+        self.font_size = found.get("font_size", 11)
+        self.bold = found.get("bold", 0)
+        self.indent = found.get("indent", 0)
+
+    def __reduce__(self) -> tuple[type[Style], tuple[tuple[tuple[str, Any], ...], int]]:
+        return (Style, (self.props, self.index))
+
+
 class Formats:
     """The workbook's formats, keyed by their properties; every format starts from the report font."""
 
@@ -69,6 +91,13 @@ class Formats:
         if found is None:
             found = self._cache[key] = self._workbook.add_format(merged)
         self._fast[fast] = found
+        return found
+
+    def resolve(self, style: Style) -> Any:
+        """The workbook's format for a ``Style`` a worker chose (the one ``get`` gives for it)."""
+        found = self._cache.get(style.key)
+        if found is None:
+            found = self._cache[style.key] = self._workbook.add_format(dict(style.props))
         return found
 
     def number(self, base: str, **props: Any) -> Any:
