@@ -32,11 +32,9 @@ import email.policy
 import hashlib
 import json
 import logging
-import os
-import socket
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from email.message import EmailMessage
@@ -54,6 +52,7 @@ from kpibatch.config import ConfigError, Divisions, Mail, Paths, Printing, Repor
 from kpibatch.consolidate import Group, competition_ranks
 from kpibatch.deadlines import parse_deadlines
 from kpibatch.deliver import outbox as ob
+from kpibatch.deliver.claimed import ClaimedTable
 from kpibatch.deliver.message import Envelope, parse_address
 from kpibatch.deliver.pdf import PdfFailed, PdfUnavailable, division_pdf, find_soffice
 from kpibatch.deliver.render import environment, language, one_line
@@ -133,33 +132,16 @@ class NewReceipt:
     attachment: Path | None = None
 
 
-class ReceiptBox:
+class ReceiptBox(ClaimedTable):
     """The ``receipts`` table of one ledger file; use as a context manager."""
 
-    def __init__(self, path: Path, *, timeout: float = 30.0) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
+    table = "receipts"
+
+    def _create(self) -> None:
         with self._transaction():
             for statement in TABLE.split(";"):
                 if statement.strip():
                     self.db.execute(statement)
-
-    def __enter__(self) -> ReceiptBox:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.db.close()
-
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
 
     def _start(self) -> int | None:
         found = self.db.execute("SELECT value FROM receipts_meta WHERE key = 'from_run'").fetchone()
@@ -246,25 +228,6 @@ class ReceiptBox:
     def all(self) -> list[ReceiptRow]:
         return self._rows("SELECT * FROM receipts ORDER BY id", ())
 
-    def claim(self, row: ReceiptRow) -> bool:
-        """Take a pending receipt for this process (one transaction); False when another sender has it."""
-        now = _now()
-        owner = f"{socket.gethostname()}:{os.getpid()}"
-        with self._transaction():
-            cursor = self.db.execute(
-                "UPDATE receipts SET status = ?, claimed_by = ?, claimed_at = ?, message_at = NULL,"
-                " updated_at = ? WHERE id = ? AND status = ?",
-                (ob.SENDING, owner, now, now, row.id, ob.PENDING),
-            )
-        return cursor.rowcount == 1
-
-    def message_started(self, row: ReceiptRow) -> None:
-        now = _now()
-        with self._transaction():
-            self.db.execute(
-                "UPDATE receipts SET message_at = ?, updated_at = ? WHERE id = ?", (now, now, row.id)
-            )
-
     def recover(self) -> list[ReceiptRow]:
         """Settle receipts a killed sender left ``sending``; call only under ``mail_lock``."""
         now = _now()
@@ -298,15 +261,6 @@ class ReceiptBox:
                 "UPDATE receipts SET status = ?, updated_at = ? WHERE id = ?", (ob.PENDING, now, row_id)
             )
         return self.get(row_id)
-
-    def mark(self, row: ReceiptRow, status: str, *, attempts: int = 0, error: str | None = None) -> None:
-        now = _now()
-        with self._transaction():
-            self.db.execute(
-                "UPDATE receipts SET status = ?, attempts = attempts + ?, last_error = ?, updated_at = ?,"
-                " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE id = ?",
-                (status, attempts, error, now, status, now, row.id),
-            )
 
     def _rows(self, sql: str, params: tuple) -> list[ReceiptRow]:
         return [

@@ -18,16 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
-import socket
-import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 import filelock
 
+from kpibatch.deliver.claimed import ClaimedTable
 from kpibatch.errors import MailLocked
 
 UNSENT = "unsent"
@@ -101,15 +98,10 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-class Outbox:
+class Outbox(ClaimedTable):
     """The ``mail`` table of one SQLite file; use as a context manager."""
 
-    def __init__(self, path: Path, *, timeout: float = 30.0) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # A ledger shared with a concurrent run or `kpibatch send` waits instead of failing.
-        self.db = sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        self._create()
+    table = "mail"
 
     def _create(self) -> None:
         """The table as it is now; a table of an older version is rebuilt (SQLite cannot widen a CHECK)."""
@@ -132,17 +124,6 @@ class Outbox:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
-
-    def __enter__(self) -> Outbox:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self.db.close()
 
     def record_run(
         self, workbooks: Iterable[tuple[str, Path]], status: str, run_id: int | None = None
@@ -181,16 +162,6 @@ class Outbox:
             (SUPERSEDED, now, PENDING, path, keep),
         )
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
-
     def get(self, row_id: int) -> MailRow:
         return self._rows("SELECT * FROM mail WHERE id = ?", (row_id,))[0]
 
@@ -225,24 +196,6 @@ class Outbox:
         self.requeue(rows)
         return self.get(row_id)
 
-    def claim(self, row: MailRow) -> bool:
-        """Take a pending row for this process (one transaction); False when another sender has it."""
-        now = _now()
-        owner = f"{socket.gethostname()}:{os.getpid()}"
-        with self._transaction():
-            cursor = self.db.execute(
-                "UPDATE mail SET status = ?, claimed_by = ?, claimed_at = ?, message_at = NULL, "
-                "updated_at = ? WHERE id = ? AND status = ?",
-                (SENDING, owner, now, now, row.id, PENDING),
-            )
-        return cursor.rowcount == 1
-
-    def message_started(self, row: MailRow) -> None:
-        """The message text of a claimed row is about to leave: from here a lost outcome is maybe sent."""
-        now = _now()
-        with self._transaction():
-            self.db.execute("UPDATE mail SET message_at = ?, updated_at = ? WHERE id = ?", (now, now, row.id))
-
     def recover(self) -> list[MailRow]:
         """Settle rows a killed sender left ``sending``; call only under ``mail_lock``. Returns them."""
         stale = self._rows("SELECT * FROM mail WHERE status = ? ORDER BY id", (SENDING,))
@@ -261,14 +214,6 @@ class Outbox:
                     (status, note, now, row.id),
                 )
         return [self.get(row.id) for row in stale]
-
-    def mark(self, row: MailRow, status: str, *, attempts: int = 0, error: str | None = None) -> None:
-        now = _now()
-        self.db.execute(
-            "UPDATE mail SET status = ?, attempts = attempts + ?, last_error = ?, updated_at = ?, "
-            "sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE id = ?",
-            (status, attempts, error, now, status, now, row.id),
-        )
 
     def _rows(self, sql: str, params: tuple) -> list[MailRow]:
         return [

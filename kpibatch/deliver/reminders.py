@@ -17,16 +17,12 @@ an earlier day not sent, or of a division that has submitted since, is ``cancell
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import email.policy
 import hashlib
 import json
-import os
-import socket
-import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -36,6 +32,7 @@ from typing import Literal
 import jinja2
 
 from kpibatch.config import ConfigError, Mail, Reminders, Smtp
+from kpibatch.deliver.claimed import ClaimedTable
 from kpibatch.deliver.message import Envelope, parse_address
 from kpibatch.deliver.outbox import mail_lock
 from kpibatch.deliver.render import environment, one_line
@@ -167,36 +164,12 @@ class Result:
         return self.outcome in ("sent", "written", "no-contact", "already")
 
 
-class ReminderBook:
+class ReminderBook(ClaimedTable):
     """The ``reminders`` table of one ledger file; use as a context manager."""
 
-    def __init__(self, path: Path, *, timeout: float = 30.0) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        try:
-            self._migrate()
-        except BaseException:
-            self.db.close()
-            raise
+    table = "reminders"
 
-    def __enter__(self) -> ReminderBook:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.db.close()
-
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
-
-    def _migrate(self) -> None:
+    def _create(self) -> None:
         """Add the table to a ledger of an earlier version (its other tables are left as they are)."""
         with self._transaction():
             self.db.execute(META)
@@ -275,33 +248,6 @@ class ReminderBook:
                 (PENDING, MAYBE_SENT, now, SENDING),
             )
         return cursor.rowcount
-
-    def claim(self, reminder: Reminder) -> bool:
-        now = _now()
-        owner = f"{socket.gethostname()}:{os.getpid()}"
-        with self._transaction():
-            cursor = self.db.execute(
-                "UPDATE reminders SET status = ?, claimed_by = ?, claimed_at = ?, message_at = NULL,"
-                " updated_at = ? WHERE id = ? AND status = ?",
-                (SENDING, owner, now, now, reminder.id, PENDING),
-            )
-        return cursor.rowcount == 1
-
-    def message_started(self, reminder: Reminder) -> None:
-        now = _now()
-        with self._transaction():
-            self.db.execute(
-                "UPDATE reminders SET message_at = ?, updated_at = ? WHERE id = ?", (now, now, reminder.id)
-            )
-
-    def mark(self, reminder: Reminder, status: str, *, attempts: int = 0, error: str | None = None) -> None:
-        now = _now()
-        with self._transaction():
-            self.db.execute(
-                "UPDATE reminders SET status = ?, attempts = attempts + ?, last_error = ?, updated_at = ?,"
-                " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE id = ?",
-                (status, attempts, error, now, status, now, reminder.id),
-            )
 
 
 # --- the mail -------------------------------------------------------------------------------------
