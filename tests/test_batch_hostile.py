@@ -478,7 +478,7 @@ def test_ledger_rebuild_recreates_the_ledger_from_the_archive(tmp_path: Path) ->
 
     assert code == 0, out
     assert "4 accepted, 1 rejected, 1 duplicates" in out and "could not recover:" in out
-    assert "history of runs" in out
+    assert "history of runs" in out and "receipts and reminders were sent" in out
     after = rows(settings)
 
     def story(found: list[SubmissionRow]) -> set[tuple[object, ...]]:

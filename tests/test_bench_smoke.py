@@ -164,3 +164,39 @@ def test_the_sampler_sees_a_child_s_peak_and_reads_its_page_tables_sparingly(
     assert peak.memory_kb > 150 * 1024
     seconds = 1.5 + 1.0  # the two interpreters' start and the sleeps, with room
     assert len(reads) <= 2 * (seconds / bench.PSS_EVERY + 2)  # a parent and its child per reading
+
+
+def _load_floor() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "bench_write_floor", ROOT / "benchmarks" / "bench_write_floor.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_write_floor_replays_exactly_the_report_s_division_sheets(tmp_path: Path) -> None:
+    """bench_write_floor times xlsxwriter alone on the report's division sheets: what it writes must
+    be those sheets, cell for cell, or its figures (decision 0013) would be about other work."""
+    import python_calamine
+
+    # a corpus of its own: the benchmark's run regenerates the shared one with its default seed
+    corpus = bench.generate(tmp_path / "corpus", 12, seed=7, processes=1)
+    out = tmp_path / "out"
+    rows = _load_floor().main([str(corpus), "--repeat", "1", "--jobs", "1", "--keep", str(out)])
+    assert [name for name, _ in rows] == [
+        "check (workers)",
+        "layout",
+        "xlsxwriter calls",
+        "xlsxwriter close",
+        "other sheets",
+        "write_report (--jobs 1)",
+        "results.json",
+        "report.html",
+    ]
+    floor = python_calamine.CalamineWorkbook.from_path(str(out / "floor.xlsx"))
+    report = python_calamine.CalamineWorkbook.from_path(str(out / "report.xlsx"))
+    assert len(floor.sheet_names) >= 10 and set(floor.sheet_names) <= set(report.sheet_names)
+    for name in floor.sheet_names:
+        assert floor.get_sheet_by_name(name).to_python() == report.get_sheet_by_name(name).to_python(), name

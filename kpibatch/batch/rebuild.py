@@ -285,5 +285,6 @@ def rebuild_ledger(configured: Paths, checking: Checking) -> Rebuilt:
         "where each file was dropped (the inbox path is assumed) and when it was processed "
         "(the received time is used)",
         "which reports were written and mailed: the next run writes every round's report again",
+        "which receipts and reminders were sent: a reminder already sent today can be sent once more",
     ]
     return rebuilt
