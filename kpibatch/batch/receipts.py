@@ -52,7 +52,7 @@ from kpibatch.config import ConfigError, Divisions, Mail, Paths, Printing, Repor
 from kpibatch.consolidate import Group, competition_ranks
 from kpibatch.deadlines import parse_deadlines
 from kpibatch.deliver import outbox as ob
-from kpibatch.deliver.claimed import ClaimedTable
+from kpibatch.deliver.claimed import CLAIM_COLUMNS, ClaimedTable, now_text
 from kpibatch.deliver.message import Envelope, parse_address
 from kpibatch.deliver.pdf import PdfFailed, PdfUnavailable, division_pdf, find_soffice
 from kpibatch.deliver.render import environment, language, one_line
@@ -85,23 +85,12 @@ CREATE TABLE IF NOT EXISTS receipts (
     content TEXT NOT NULL,
     attachment TEXT,
     status TEXT NOT NULL CHECK (status IN ({", ".join(f"'{s}'" for s in STATUSES)})),
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    sent_at TEXT,
-    claimed_by TEXT,
-    claimed_at TEXT,
-    message_at TEXT,
+{CLAIM_COLUMNS},
     UNIQUE (submission_id, kind)
 );
 CREATE INDEX IF NOT EXISTS receipts_status ON receipts (status);
 CREATE TABLE IF NOT EXISTS receipts_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -188,7 +177,7 @@ class ReceiptBox(ClaimedTable):
     ) -> list[ReceiptRow]:
         """Record receipts in one transaction; one with no recipient is ``NO_CONTACT``. A submission
         that has a receipt already gets no second one."""
-        now = _now()
+        now = now_text()
         ids = []
         with self._transaction():
             for r in receipts:
@@ -230,7 +219,7 @@ class ReceiptBox(ClaimedTable):
 
     def recover(self) -> list[ReceiptRow]:
         """Settle receipts a killed sender left ``sending``; call only under ``mail_lock``."""
-        now = _now()
+        now = now_text()
         with self._transaction():
             stale = self.db.execute(
                 "SELECT id, message_at FROM receipts WHERE status = ? ORDER BY id", (ob.SENDING,)
@@ -255,7 +244,7 @@ class ReceiptBox(ClaimedTable):
         row = self.get(row_id)
         if row.status in (ob.SENDING, NO_CONTACT):
             raise LookupError(f"receipt {row_id} is {row.status}: it cannot be sent again now")
-        now = _now()
+        now = now_text()
         with self._transaction():
             self.db.execute(
                 "UPDATE receipts SET status = ?, updated_at = ? WHERE id = ?", (ob.PENDING, now, row_id)

@@ -22,6 +22,18 @@ from typing import ClassVar, Protocol, Self
 PENDING = "pending"
 SENDING = "sending"
 
+CLAIM_COLUMNS = """\
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    sent_at TEXT,
+    claimed_by TEXT,
+    claimed_at TEXT,
+    message_at TEXT"""
+"""The columns every claimed table has besides its own (``claim``, ``message_started`` and ``mark``
+write them): each table's ``CREATE TABLE`` puts this fragment after its ``status`` column."""
+
 
 class HasId(Protocol):
     @property

@@ -17,14 +17,13 @@ their whole mail step. Under that lock a ``sending`` row can only be one a kille
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import filelock
 
-from kpibatch.deliver.claimed import ClaimedTable
+from kpibatch.deliver.claimed import CLAIM_COLUMNS, ClaimedTable, now_text
 from kpibatch.errors import MailLocked
 
 UNSENT = "unsent"
@@ -35,7 +34,7 @@ FAILED = "failed"
 SENDING = "sending"
 MAYBE_SENT = "maybe_sent"
 
-TABLE = """
+TABLE = f"""
 CREATE TABLE IF NOT EXISTS mail (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     run_id INTEGER,
@@ -43,14 +42,7 @@ CREATE TABLE IF NOT EXISTS mail (
     workbook TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('unsent', 'pending', 'sent', 'superseded', 'failed',
                                            'sending', 'maybe_sent')),
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    sent_at TEXT,
-    claimed_by TEXT,
-    claimed_at TEXT,
-    message_at TEXT
+{CLAIM_COLUMNS}
 );
 """
 INDEXES = """
@@ -94,10 +86,6 @@ class MailRow:
     last_error: str | None
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
 class Outbox(ClaimedTable):
     """The ``mail`` table of one SQLite file; use as a context manager."""
 
@@ -105,8 +93,7 @@ class Outbox(ClaimedTable):
 
     def _create(self) -> None:
         """The table as it is now; a table of an older version is rebuilt (SQLite cannot widen a CHECK)."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction():
             found = self.db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'mail'")
             old = found.fetchone()
             if old is not None and MAYBE_SENT not in old[0]:
@@ -120,10 +107,6 @@ class Outbox(ClaimedTable):
                 self.db.execute(TABLE)
             for statement in INDEXES.strip().splitlines():
                 self.db.execute(statement)
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
 
     def record_run(
         self, workbooks: Iterable[tuple[str, Path]], status: str, run_id: int | None = None
@@ -143,7 +126,7 @@ class Outbox(ClaimedTable):
         return self.get(row_id)
 
     def _insert(self, run_id: int | None, key: str, workbook: Path, status: str) -> int:
-        now = _now()
+        now = now_text()
         path = str(workbook.resolve())
         if status == PENDING:
             self._supersede(path, now)
@@ -179,7 +162,7 @@ class Outbox(ClaimedTable):
 
     def requeue(self, rows: Iterable[MailRow]) -> None:
         """Mark rows pending again (``kpibatch send --run`` re-sends what was sent or never asked for)."""
-        now = _now()
+        now = now_text()
         with self._transaction():
             for row in rows:
                 self._supersede(str(row.workbook), now, keep=row.id)
@@ -199,7 +182,7 @@ class Outbox(ClaimedTable):
     def recover(self) -> list[MailRow]:
         """Settle rows a killed sender left ``sending``; call only under ``mail_lock``. Returns them."""
         stale = self._rows("SELECT * FROM mail WHERE status = ? ORDER BY id", (SENDING,))
-        now = _now()
+        now = now_text()
         with self._transaction():
             for row in stale:
                 found = self.db.execute("SELECT message_at FROM mail WHERE id = ?", (row.id,))

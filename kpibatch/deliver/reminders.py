@@ -32,7 +32,7 @@ from typing import Literal
 import jinja2
 
 from kpibatch.config import ConfigError, Mail, Reminders, Smtp
-from kpibatch.deliver.claimed import ClaimedTable
+from kpibatch.deliver.claimed import CLAIM_COLUMNS, ClaimedTable, now_text
 from kpibatch.deliver.message import Envelope, parse_address
 from kpibatch.deliver.outbox import mail_lock
 from kpibatch.deliver.render import environment, one_line
@@ -51,7 +51,7 @@ SCHEMA_VERSION = 1
 """Version of the ``reminders`` table, kept in ``ledger_meta`` (``reminders_schema``) for migrations."""
 TEMPLATE_NAMES = ("remind/subject.txt.j2", "remind/body.txt.j2", "remind/body.html.j2")
 
-TABLE = """
+TABLE = f"""
 CREATE TABLE IF NOT EXISTS reminders (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     fiscal_year INTEGER NOT NULL,
@@ -62,14 +62,7 @@ CREATE TABLE IF NOT EXISTS reminders (
     deadline TEXT NOT NULL,
     recipients TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('pending', 'sending', 'sent', 'maybe_sent', 'cancelled')),
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    sent_at TEXT,
-    claimed_by TEXT,
-    claimed_at TEXT,
-    message_at TEXT,
+{CLAIM_COLUMNS},
     UNIQUE (fiscal_year, round, division_key, day)
 )
 """
@@ -82,10 +75,6 @@ Outcome = Literal["sent", "pending", "maybe_sent", "written", "no-contact", "alr
 
 def _silent(_: str) -> None:
     pass
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -187,7 +176,7 @@ class ReminderBook(ClaimedTable):
     def plan(self, reminders: Sequence[Reminder], rounds: Sequence[OpenRound], day: dt.date) -> None:
         """Record today's reminders before any is sent (one a day: a row already there stays as it is);
         cancel the unsent rows of earlier days, and of ``rounds``' divisions no longer missing."""
-        now = _now()
+        now = now_text()
         wanted = {(r.round.fiscal_year, r.round.round, division_key(r.division)) for r in reminders}
         asked = {(r.fiscal_year, r.round) for r in rounds}
         with self._transaction():
@@ -240,7 +229,7 @@ class ReminderBook(ClaimedTable):
 
     def recover(self) -> int:
         """Settle rows a killed sender left ``sending``; call only under the mail lock."""
-        now = _now()
+        now = now_text()
         with self._transaction():
             cursor = self.db.execute(
                 "UPDATE reminders SET status = CASE WHEN message_at IS NULL THEN ? ELSE ? END,"
