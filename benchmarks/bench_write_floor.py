@@ -40,7 +40,7 @@ from kpibatch.results import group_dict, write_results
 from kpibatch.write import DEFAULT_SHEETS, WORKBOOK_OPTIONS, division_pages, write_report
 from kpibatch.write.context import ReportContext
 from kpibatch.write.division import DivisionSheets, write_division_sheet
-from kpibatch.write.plan import LayoutJob, SheetPlan, lay_out, replay
+from kpibatch.write.plan import BLANK, NUMBER, STRING, LayoutJob, SheetPlan, lay_out, replay
 from kpibatch.write.styles import Formats
 
 
@@ -85,7 +85,8 @@ def main(argv: Sequence[str] | None = None) -> list[tuple[str, float]]:
         ctx = context(None)
         plans[:] = lay_out(LayoutJob(ctx.pages, ctx, write_division_sheet), 0, len(ctx.pages))
 
-    calls: list[float] = []
+    tries: list[tuple[float, float]] = []
+    """Each try of the xlsxwriter-only workbook: (the calls, ``close``)."""
 
     def xlsxwriter_only() -> None:
         book = xlsxwriter.Workbook(str(work / "floor.xlsx"), {**WORKBOOK_OPTIONS, "in_memory": True})
@@ -93,8 +94,9 @@ def main(argv: Sequence[str] | None = None) -> list[tuple[str, float]]:
         start = time.perf_counter()
         for plan in plans:
             replay(ctx, plan)
-        calls.append(time.perf_counter() - start)
+        written = time.perf_counter()
         book.close()
+        tries.append((written - start, time.perf_counter() - written))
 
     def other_sheets() -> None:
         others = [sheet for sheet in DEFAULT_SHEETS if not isinstance(sheet, DivisionSheets)]
@@ -108,10 +110,11 @@ def main(argv: Sequence[str] | None = None) -> list[tuple[str, float]]:
         ("check (workers)", checked),
         ("layout", best(args.repeat, layout)),
     ]
-    whole = best(args.repeat, xlsxwriter_only)
+    best(args.repeat, xlsxwriter_only)
+    calls, close = min(tries, key=sum)  # both from the fastest try
     rows += [
-        ("xlsxwriter calls", min(calls)),
-        ("xlsxwriter close", whole - min(calls)),
+        ("xlsxwriter calls", calls),
+        ("xlsxwriter close", close),
         ("other sheets", best(args.repeat, other_sheets)),
         (f"write_report (--jobs {args.jobs})", best(args.repeat, report)),
         ("results.json", best(args.repeat, lambda: write_results(work / "results.json", data))),
@@ -125,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> list[tuple[str, float]]:
             ),
         ),
     ]
-    cells = sum(1 for plan in plans for op in plan.ops if op[0] < 3)
+    cells = sum(1 for plan in plans for op in plan.ops if op[0] in (NUMBER, STRING, BLANK))
     print(f"{len(group.divisions)} divisions, {len(plans)} division sheets, {cells} division-sheet cells")
     print("| step | seconds |\n| --- | ---: |")
     for name, seconds in rows:
